@@ -1,0 +1,55 @@
+"""CuPy backend (NVIDIA GPUs) through array-api-compat's cupy namespace."""
+
+from __future__ import annotations
+
+from ._base import Backend, BackendRNG, MissingBackendError
+
+
+class CupyRNG(BackendRNG):
+    """``cupy.random.Generator``: draws are made on the GPU."""
+
+    def __init__(self, backend: "CupyBackend", seed):
+        super().__init__(backend)
+        self.cp = backend.cp
+        with self.cp.cuda.Device(backend.device_id):
+            self.gen = self.cp.random.default_rng(seed)
+
+    def _normal(self, shape, dtype):
+        return self.gen.standard_normal(shape, dtype=dtype)
+
+    def _uniform(self, shape, dtype):
+        return self.gen.random(shape, dtype=dtype)
+
+    def _integers(self, high, size):
+        return self.gen.integers(0, high, size=size, dtype=self.cp.int64)
+
+    def _permutation(self, n):
+        return self.gen.permutation(n).astype(self.cp.int64)
+
+
+class CupyBackend(Backend):
+    def __init__(self, device=None):
+        try:
+            import cupy as cp
+            from array_api_compat import cupy as xp
+        except ImportError as exc:  # pragma: no cover - needs a GPU machine
+            raise MissingBackendError(
+                "backend 'cupy' needs CuPy and a CUDA GPU: pip install 'hyperreg[gpu]' "
+                "(cupy-cuda12x or cupy-cuda13x, matching your CUDA driver)"
+            ) from exc
+        self.cp = cp
+        self.device_id = 0 if device is None else int(getattr(device, "id", device))
+        super().__init__("cupy", xp, cp.cuda.Device(self.device_id))
+
+    def to_numpy(self, x):
+        return self.cp.asnumpy(x)
+
+    def asarray(self, x, dtype=None):
+        with self.device:
+            return self.xp.asarray(x, **({} if dtype is None else {"dtype": self.dtype(dtype)}))
+
+    def synchronize(self) -> None:
+        self.device.synchronize()
+
+    def rng(self, seed=0):
+        return CupyRNG(self, seed)

@@ -1,0 +1,44 @@
+"""The ``hyperreg`` command line: one console script, one module per subcommand.
+
+Each subcommand module defines ``add_parser(subparsers)`` (which sets ``func``) and is listed in
+``SUBCOMMANDS``; ``python -m hyperreg`` is the same program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = ["demo"]
+
+
+class CLIError(Exception):
+    """A bad option or input: printed as one line, exit status 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hyperreg",
+        description="Tune regularization hyperparameters by gradient during one training run.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"hyperreg.cli._{name}").add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        print(f"hyperreg {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print(f"hyperreg {args.command}: interrupted", file=sys.stderr)
+        return 130

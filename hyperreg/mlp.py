@@ -1,0 +1,451 @@
+"""``MLP``: a softmax classifier with L2, additive-noise and dropout hyperparameters, and its exact
+derivative primitives over flat θ and λ (DESIGN.md, "The math, exactly").
+
+    L_T(θ, λ) = mean_B CE(f(x; θ, σ, ε, m), y) + Σ_l (λ_l / 2) ‖W_l‖²
+    L_V(θ)    = mean CE(f(x; θ, 0), y)
+
+All primitives are views of one sweep (``MLP.at``): ``train_grad`` is the plain sweep, ``train_hvp``
+and ``train_mixed`` seed its R-pass in θ, ``train_mixed_jvp`` seeds it at the noise levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from array_api_compat import array_namespace, device
+
+from . import _checks as chk
+from .backends import Backend, get_backend
+from .nn import layers as nnl
+from .nn.sweep import Sweep, backward, forward, rsweep
+from .regularizers import (
+    KINDS,
+    MODES,
+    dropout_scale,
+    keep_shifts,
+    l2_mixed,
+    l2_penalty,
+    make_block,
+)
+
+
+@dataclass
+class Noise:
+    """A noise sample for one minibatch: ε_l for the additive noise and U_l for the dropout masks.
+
+    A plain list of ε arrays is accepted wherever a ``Noise`` is, when dropout is off.
+    """
+
+    eps: list | None = None
+    uniform: list | None = None
+
+
+class MLP:
+    """A multilayer perceptron whose regularization strengths are differentiable hyperparameters.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``[d_in, h_1, …, n_classes]``; L = len(sizes) − 1 dense layers.
+    activation : {"relu", "leaky_relu", "tanh"}
+    batchnorm : bool
+        Batch norm (batch statistics) before each hidden activation; γ, β follow the dense
+        parameters in θ. ``update_running_stats`` keeps the averages that ``predict`` uses.
+    l2, noise, dropout : {"per-layer", "tied", None}
+        Which hyperparameters exist: one per dense layer, or tied (noise: input and hidden apart).
+    backend : str or Backend
+    dtype : {"float64", "float32"}
+    keep_delta : float
+        δ of the coupled-mask central difference for keep-probabilities (an estimate, not exact).
+    validate : bool
+        Check shapes, finiteness, label range and λ's range in every public call (each check is a
+        host read; turn off in hot loops once the data have been checked).
+    """
+
+    def __init__(self, sizes, activation="relu", batchnorm=False, l2="per-layer", noise=None,
+                 dropout=None, backend="numpy", dtype="float64", keep_delta=0.05, validate=True):
+        sizes = [int(chk.check_positive_int(s, f"sizes[{i}]")) for i, s in enumerate(sizes)]
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
+        if activation not in nnl.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(nnl.ACTIVATIONS)}, got {activation!r}")
+        for name, mode in (("l2", l2), ("noise", noise), ("dropout", dropout)):
+            if mode not in MODES:
+                raise ValueError(f"{name} must be one of {MODES}, got {mode!r}")
+        self.sizes, self.activation, self.batchnorm = tuple(sizes), activation, bool(batchnorm)
+        self.n_layers = L = len(sizes) - 1
+        self.backend: Backend = get_backend(backend)
+        self.xp = self.backend.xp
+        self.dtype_name = dtype
+        self.dtype = self.backend.dtype(dtype)
+        self.keep_delta = chk.check_scalar(keep_delta, "keep_delta", 0, 0.5, low_open=True)
+        self.validate = bool(validate)
+        self._layout()
+        self.blocks, offset = {}, 0
+        for kind, mode in zip(KINDS, (l2, noise, dropout)):
+            block = make_block(kind, mode, L, offset)
+            if block is not None:
+                self.blocks[kind] = block
+                offset += block.size
+        self.n_hypers = offset
+        self.hyper_names = tuple(n for b in self.blocks.values() for n in b.names)
+        self.running_stats = None
+
+    def _layout(self):
+        shapes = []
+        for l in range(self.n_layers):
+            shapes += [(self.sizes[l], self.sizes[l + 1]), (self.sizes[l + 1],)]
+        if self.batchnorm:
+            for l in range(1, self.n_layers):
+                shapes += [(self.sizes[l],), (self.sizes[l],)]
+        self._shapes, self._offsets, n = shapes, [], 0
+        for s in shapes:
+            size = s[0] * (s[1] if len(s) > 1 else 1)
+            self._offsets.append((n, n + size))
+            n += size
+        self.n_params = n
+
+    def __repr__(self):
+        regs = ", ".join(f"{k}={len(b.names)}" for k, b in self.blocks.items())
+        return (f"MLP(sizes={list(self.sizes)}, activation={self.activation!r}, "
+                f"batchnorm={self.batchnorm}, {regs or 'no hyperparameters'}, backend={self.backend.name!r})")
+
+    # --- θ and λ ---------------------------------------------------------------------------------
+
+    def unflatten(self, theta):
+        """θ → [(W_0, b_0), …, (W_{L−1}, b_{L−1})] then [(γ_1, β_1), …] with batch norm (views)."""
+        xp = array_namespace(theta)
+        arrs = [xp.reshape(theta[a:b], s) for (a, b), s in zip(self._offsets, self._shapes)]
+        return [(arrs[i], arrs[i + 1]) for i in range(0, len(arrs), 2)]
+
+    def flatten(self, pairs):
+        """The inverse of ``unflatten``: a list of pairs → flat θ."""
+        xp = array_namespace(pairs[0][0])
+        return xp.concat([xp.reshape(a, (-1,)) for pair in pairs for a in pair])
+
+    def _split(self, theta):
+        pairs = self.unflatten(theta)
+        L = self.n_layers
+        return pairs[:L], (pairs[L:] if self.batchnorm else None)
+
+    def init_params(self, seed=0):
+        """θ₀: W_l ~ N(0, gain/d_l) (gain 2 for ReLU-like, 1 for tanh), b = 0, γ = 1, β = 0."""
+        rng = self.backend.rng(seed)
+        gain = 1.0 if self.activation == "tanh" else 2.0
+        pairs = []
+        for l in range(self.n_layers):
+            d_in, d_out = self.sizes[l], self.sizes[l + 1]
+            W = rng.normal((d_in, d_out), self.dtype_name) * (gain / d_in) ** 0.5
+            pairs.append((W, self._zeros((d_out,))))
+        if self.batchnorm:
+            pairs += [(self._zeros((d,)) + 1.0, self._zeros((d,))) for d in self.sizes[1:-1]]
+        return self.flatten(pairs)
+
+    def _zeros(self, shape):
+        return self.xp.zeros(shape, dtype=self.dtype, device=self.backend.device)
+
+    def init_hypers(self, l2=1e-3, noise=0.1, keep=0.8):
+        """λ in ``hyper_names`` order, natural units. Each argument: one value for all entries of its
+        block, a sequence with one per entry, or a dict name → value."""
+        values = []
+        for kind, given in zip(KINDS, (l2, noise, keep)):
+            block = self.blocks.get(kind)
+            if block is None:
+                continue
+            if isinstance(given, dict):
+                unknown = set(given) - set(block.names)
+                if unknown:
+                    raise ValueError(f"{kind}: unknown names {sorted(unknown)}; known: {list(block.names)}")
+                vals = [given.get(n) for n in block.names]
+                if None in vals:
+                    raise ValueError(f"{kind}: give a value for each of {list(block.names)}")
+            elif isinstance(given, (list, tuple)):
+                if len(given) != block.size:
+                    raise ValueError(f"{kind} needs {block.size} values {list(block.names)}, got {len(given)}")
+                vals = list(given)
+            else:
+                vals = [given] * block.size
+            values += [float(v) for v in vals]
+        lam = self.backend.asarray(values, dtype=self.dtype_name) if values else self._zeros((0,))
+        self.check_hypers(lam)
+        return lam
+
+    def hypers_dict(self, lam) -> dict:
+        """λ as ``{name: float}`` (a host read)."""
+        host = self.backend.to_numpy(lam)
+        return {n: float(v) for n, v in zip(self.hyper_names, host)}
+
+    def check_hypers(self, lam):
+        """Raise unless λ has length n_hypers, is finite, L2 ≥ 0, σ ≥ 0 and keep ∈ (0, 1]."""
+        chk.check_shape(lam, (self.n_hypers,), "lam")
+        chk.check_float(lam, self.dtype, "lam")
+        chk.check_finite(lam, "lam")
+        host = self.backend.to_numpy(lam)
+        for kind, block in self.blocks.items():
+            for name, v in zip(block.names, host[block.slice]):
+                if kind in ("l2", "noise") and v < 0:
+                    what = "L2 strength" if kind == "l2" else "noise standard deviation σ"
+                    raise ValueError(f"lam[{name!r}] is a {what} and must be ≥ 0, got {v}")
+                if kind == "keep" and not 0 < v <= 1:
+                    raise ValueError(f"lam[{name!r}] is a keep-probability and must be in (0, 1], got {v}")
+
+    # --- noise -------------------------------------------------------------------------------------
+
+    def sample_noise(self, n, rng):
+        """One minibatch's noise: ε_l ~ N(0, I) of shape (n, sizes[l]) per dense layer (a list), and
+        with dropout a ``Noise`` that also holds U_l ~ U[0, 1) for the masks. ``rng``: a BackendRNG or seed."""
+        if not hasattr(rng, "normal"):
+            rng = self.backend.rng(rng)
+        eps = None
+        if "noise" in self.blocks:
+            eps = [rng.normal((n, d), self.dtype_name) for d in self.sizes[:-1]]
+        if "keep" not in self.blocks:
+            return eps
+        return Noise(eps, [rng.uniform((n, d), self.dtype_name) for d in self.sizes[:-1]])
+
+    def _noise_parts(self, noise, n):
+        eps = uniform = None
+        if isinstance(noise, Noise):
+            eps, uniform = noise.eps, noise.uniform
+        elif noise is not None:
+            eps = noise
+        for kind, arrs, what in (("noise", eps, "ε"), ("keep", uniform, "dropout uniforms")):
+            if kind not in self.blocks:
+                continue
+            if arrs is None or len(arrs) != self.n_layers:
+                raise ValueError(
+                    f"noise must carry {self.n_layers} {what} arrays (one per dense layer) for this "
+                    f"network's {kind!r} hyperparameters; draw them with net.sample_noise(n, rng)")
+            if self.validate:
+                for l, a in enumerate(arrs):
+                    chk.check_shape(a, (n, self.sizes[l]), f"noise[{l}] ({what})")
+                    chk.check_float(a, self.dtype, f"noise[{l}] ({what})")
+        return eps, uniform
+
+    # --- the sweep ---------------------------------------------------------------------------------
+
+    def _check_batch(self, theta, X, y):
+        chk.check_shape(theta, (self.n_params,), "theta")
+        chk.check_float(theta, self.dtype, "theta")
+        chk.check_shape(X, (None, self.sizes[0]), "X")
+        chk.check_float(X, self.dtype, "X")
+        chk.check_finite(X, "X")
+        if y is not None:
+            chk.check_labels(y, X.shape[0], self.sizes[-1])
+
+    def _onehot(self, xp, y, like):
+        classes = xp.arange(self.sizes[-1], device=device(like))
+        return xp.astype(y[:, None] == classes, like.dtype)
+
+    def at(self, theta, lam, X, y, noise=None) -> "TrainPoint":
+        """The training objective's sweep at (θ, λ) on one minibatch, for all primitives to share."""
+        if self.validate:
+            self._check_batch(theta, X, y)
+            self.check_hypers(lam)
+        eps, uniform = self._noise_parts(noise, X.shape[0])
+        return TrainPoint(self, theta, lam, X, y, eps, uniform)
+
+    def _sweep(self, theta, X, y, sigma, eps, drop):
+        xp = array_namespace(theta, X)
+        params, bn = self._split(theta)
+        layers, out = forward(xp, params, bn, self.activation, X, sigma, eps, drop)
+        sw = Sweep(xp, layers, params, bn, self.activation)
+        return backward(sw, out, self._onehot(xp, y, X))
+
+    def _flat(self, xp, g_params, g_bn, like):
+        """Flatten gradient pairs (None: zero) into the layout of θ ``like``."""
+        if self.batchnorm and g_bn is None:
+            g_bn = [(None, None)] * (self.n_layers - 1)
+        pairs = [tuple(xp.zeros_like(w) if g is None else g for g, w in zip(gp, wp))
+                 for gp, wp in zip(list(g_params) + list(g_bn or []), self.unflatten(like))]
+        return self.flatten(pairs)
+
+    # --- the public primitives (DESIGN.md names) ----------------------------------------------------
+
+    def train_loss(self, theta, lam, X, y, noise=None):
+        """L_T(θ, λ) = mean CE + Σ_l λ_l/2 ‖W_l‖² on the minibatch with the given noise sample."""
+        return self.at(theta, lam, X, y, noise).loss
+
+    def train_grad(self, theta, lam, X, y, noise=None):
+        """g_T = ∇_θ L_T(θ, λ), shape (n_params,)."""
+        return self.at(theta, lam, X, y, noise).grad
+
+    def train_hvp(self, theta, lam, X, y, noise=None, v=None):
+        """H v = ∇²_θθ L_T · v by the R-operator (R-forward then R-backward), shape (n_params,)."""
+        return self.at(theta, lam, X, y, noise).hvp(v)
+
+    def train_mixed(self, theta, lam, X, y, noise=None, v=None):
+        """(∂g_T/∂λ)ᵀ v = ∂/∂λ (vᵀ ∇_θ L_T), shape (n_hypers,)."""
+        return self.at(theta, lam, X, y, noise).mixed(v)
+
+    def train_mixed_jvp(self, theta, lam, X, y, noise=None, u=None):
+        """(∂g_T/∂λ) u, shape (n_params,)."""
+        return self.at(theta, lam, X, y, noise).mixed_jvp(u)
+
+    def _val_sweep(self, theta, X, y):
+        if self.validate:
+            self._check_batch(theta, X, y)
+        L = self.n_layers
+        return self._sweep(theta, X, y, [None] * L, [None] * L, [None] * L)
+
+    def val_loss(self, theta, X, y):
+        """L_V(θ) = mean CE(f(x; θ, 0), y): no penalty, no noise, no dropout (batch-norm: batch stats)."""
+        return self._val_sweep(theta, X, y).loss
+
+    def val_grad(self, theta, X, y):
+        """∇_θ L_V(θ), shape (n_params,)."""
+        sw = self._val_sweep(theta, X, y)
+        return self._flat(sw.xp, sw.g_params, sw.g_bn, theta)
+
+    # --- prediction ------------------------------------------------------------------------------
+
+    def logits(self, theta, X):
+        """f(x; θ, 0); batch norm uses ``running_stats`` when set, else the batch's statistics."""
+        if self.validate:
+            self._check_batch(theta, X, None)
+        xp = array_namespace(theta, X)
+        params, bn = self._split(theta)
+        L = self.n_layers
+        if bn is not None and self.running_stats is not None:
+            h = X
+            for l, (W, b) in enumerate(params):
+                a = nnl.dense_forward(xp, h, W, b)
+                if l == L - 1:
+                    return a
+                mean, var = self.running_stats[l]
+                (gamma, beta) = bn[l]
+                h = nnl.act_forward(xp, self.activation, gamma * (a - mean) / xp.sqrt(var + nnl.BN_EPS) + beta)[0]
+        return forward(xp, params, bn, self.activation, X, [None] * L, [None] * L, [None] * L)[1]
+
+    def predict_proba(self, theta, X):
+        xp = array_namespace(theta, X)
+        o = self.logits(theta, X)
+        e = xp.exp(o - xp.max(o, axis=1, keepdims=True))
+        return e / xp.sum(e, axis=1, keepdims=True)
+
+    def predict(self, theta, X):
+        """Predicted class labels (argmax of the logits)."""
+        return self.xp.argmax(self.logits(theta, X), axis=1)
+
+    def update_running_stats(self, theta, X, momentum=0.1):
+        """Move the batch-norm running mean/variance towards the batch statistics of X (no noise)."""
+        if not self.batchnorm:
+            return
+        xp = array_namespace(theta, X)
+        params, bn = self._split(theta)
+        L = self.n_layers
+        layers, _ = forward(xp, params, bn, self.activation, X, [None] * L, [None] * L, [None] * L)
+        stats = [(xp.mean(c.a, axis=0), xp.var(c.a, axis=0)) for c in layers[:-1]]
+        if self.running_stats is None:
+            self.running_stats = stats
+        else:
+            self.running_stats = [((1 - momentum) * m0 + momentum * m, (1 - momentum) * v0 + momentum * v)
+                                   for (m0, v0), (m, v) in zip(self.running_stats, stats)]
+
+
+class TrainPoint:
+    """L_T at one (θ, λ, batch, noise): the plain sweep done once; HVP and mixed terms reuse it.
+
+    Attributes ``loss`` and ``grad`` are computed on construction (one forward + one backward).
+    """
+
+    def __init__(self, net: MLP, theta, lam, X, y, eps, uniform):
+        self.net, self.theta, self.lam, self.X, self.y = net, theta, lam, X, y
+        self.xp = xp = array_namespace(theta, X)
+        self.eps, self.uniform = eps, uniform
+        L, blocks = net.n_layers, net.blocks
+        self.l2 = blocks["l2"].per_layer(lam) if "l2" in blocks else None
+        self.sigma = blocks["noise"].per_layer(lam) if "noise" in blocks else [None] * L
+        self.keep = blocks["keep"].per_layer(lam) if "keep" in blocks else None
+        drop = self._drop(self.keep)
+        self.sweep = net._sweep(theta, X, y, self.sigma, eps or [None] * L, drop)
+        self.Ws = [W for W, _ in self.sweep.params]
+        self.loss = self.sweep.loss + (l2_penalty(xp, self.Ws, self.l2) if self.l2 is not None else 0.0)
+        self.grad = self._flat_with_l2(self.sweep, self.Ws)
+
+    def _drop(self, keep):
+        if keep is None:
+            return [None] * self.net.n_layers
+        return [dropout_scale(self.xp, U, p) for U, p in zip(self.uniform, keep)]
+
+    def _flat_with_l2(self, sw, Ws, g_params=None, g_bn=None):
+        """Flatten the sweep's gradients adding the L2 term λ_l W_l (Ws: the W or RW to multiply)."""
+        g_params = sw.g_params if g_params is None else g_params
+        g_bn = sw.g_bn if g_bn is None else g_bn
+        if self.l2 is not None and Ws is not None:
+            g_params = [(_add(gW, None if W is None else lam * W), gb)
+                        for (gW, gb), W, lam in zip(g_params, Ws, self.l2)]
+        return self.net._flat(self.xp, g_params, g_bn, self.theta)
+
+    def hvp(self, v):
+        """H v: R-forward + R-backward seeded with Rθ = v, plus the L2 term λ_l RW_l."""
+        net = self.net
+        if net.validate:
+            chk.check_shape(v, (net.n_params,), "v")
+        Rp, Rbn = net._split(v)
+        Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn)
+        return self._flat_with_l2(self.sweep, [RW for RW, _ in Rp], Rg_params, Rg_bn)
+
+    def mixed(self, v):
+        """(∂g_T/∂λ)ᵀ v, shape (n_hypers,): L2 ⟨v_W, W⟩; noise Σ R{g_h̃} ⊙ ε seeded with Rθ = v;
+        keep by the coupled-mask central difference."""
+        net, xp = self.net, self.xp
+        if net.validate:
+            chk.check_shape(v, (net.n_params,), "v")
+        parts = []
+        if "l2" in net.blocks:
+            vW = [vW for vW, _ in net._split(v)[0]]
+            parts.append(net.blocks["l2"].gather(xp, l2_mixed(xp, self.Ws, vW), v))
+        if "noise" in net.blocks:
+            Rp, Rbn = net._split(v)
+            _, _, Rg_in = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, need_input_grad=range(net.n_layers))
+            per_layer = [xp.sum(Rg * e) for Rg, e in zip(Rg_in, self.eps)]
+            parts.append(net.blocks["noise"].gather(xp, per_layer, v))
+        if "keep" in net.blocks:
+            cols = self._keep_columns()
+            parts.append(xp.stack([xp.sum(c * v) for c in cols]))
+        return xp.concat(parts) if parts else xp.zeros((0,), dtype=v.dtype, device=device(v))
+
+    def mixed_jvp(self, u):
+        """(∂g_T/∂λ) u, shape (n_params,): L2 u_l W_l; noise by the R-sweep seeded with Rσ = T u;
+        keep by the coupled-mask central difference."""
+        net, xp = self.net, self.xp
+        if net.validate:
+            chk.check_shape(u, (net.n_hypers,), "u")
+        out = xp.zeros_like(self.theta)
+        if "l2" in net.blocks:
+            ul = net.blocks["l2"].per_layer(u)
+            out = out + net._flat(xp, [(ui * W, None) for ui, W in zip(ul, self.Ws)], None, self.theta)
+        if "noise" in net.blocks:
+            Rsigma = net.blocks["noise"].per_layer(u)
+            Rg_params, Rg_bn, _ = rsweep(self.sweep, Rsigma=Rsigma)
+            out = out + net._flat(xp, Rg_params, Rg_bn, self.theta)
+        if "keep" in net.blocks:
+            block = net.blocks["keep"]
+            for j, col in enumerate(self._keep_columns()):
+                out = out + u[block.offset + j] * col
+        return out
+
+    def _keep_columns(self):
+        """J_j = (g_T(p₊) − g_T(p₋)) / (p₊ − p₋) per keep entry j, masks from the same uniforms U.
+
+        Cached: each column costs two plain sweeps."""
+        if getattr(self, "_keep_cols", None) is None:
+            net, xp, block = self.net, self.xp, self.net.blocks["keep"]
+            cols = []
+            for j in range(block.size):
+                p = self.lam[block.offset + j]
+                p_plus, p_minus = keep_shifts(xp, p, net.keep_delta)
+                grads = []
+                for shifted in (p_plus, p_minus):
+                    keep = [shifted if jj == j else k for jj, k in zip(block.layer_index, self.keep)]
+                    sw = net._sweep(self.theta, self.X, self.y, self.sigma, self.eps or [None] * net.n_layers,
+                                    self._drop(keep))
+                    grads.append(net._flat(xp, sw.g_params, sw.g_bn, self.theta))
+                cols.append((grads[0] - grads[1]) / (p_plus - p_minus))  # the L2 term cancels
+            self._keep_cols = cols
+        return self._keep_cols
+
+
+def _add(a, b):
+    return a if b is None else (b if a is None else a + b)
