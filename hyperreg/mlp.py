@@ -203,7 +203,7 @@ class MLP:
             return eps
         return Noise(eps, [rng.uniform((n, d), self.dtype_name) for d in self.sizes[:-1]])
 
-    def _noise_parts(self, noise, n):
+    def _noise_parts(self, noise, n, check):
         eps = uniform = None
         if isinstance(noise, Noise):
             eps, uniform = noise.eps, noise.uniform
@@ -216,7 +216,7 @@ class MLP:
                 raise ValueError(
                     f"noise must carry {self.n_layers} {what} arrays (one per dense layer) for this "
                     f"network's {kind!r} hyperparameters; draw them with net.sample_noise(n, rng)")
-            if self.validate:
+            if check:
                 for l, a in enumerate(arrs):
                     chk.check_shape(a, (n, self.sizes[l]), f"noise[{l}] ({what})")
                     chk.check_float(a, self.dtype, f"noise[{l}] ({what})")
@@ -237,13 +237,16 @@ class MLP:
         classes = xp.arange(self.sizes[-1], device=device(like))
         return xp.astype(y[:, None] == classes, like.dtype)
 
-    def at(self, theta, lam, X, y, noise=None) -> "TrainPoint":
-        """The training objective's sweep at (θ, λ) on one minibatch, for all primitives to share."""
-        if self.validate:
+    def at(self, theta, lam, X, y, noise=None, check=None) -> "TrainPoint":
+        """The training objective's sweep at (θ, λ) on one minibatch, for all primitives to share.
+
+        ``check``: validate the inputs (default ``self.validate``); False where they were checked."""
+        check = self.validate if check is None else check
+        if check:
             self._check_batch(theta, X, y)
             self.check_hypers(lam)
-        eps, uniform = self._noise_parts(noise, X.shape[0])
-        return TrainPoint(self, theta, lam, X, y, eps, uniform)
+        eps, uniform = self._noise_parts(noise, X.shape[0], check)
+        return TrainPoint(self, theta, lam, X, y, eps, uniform, check)
 
     def _sweep(self, theta, X, y, sigma, eps, drop):
         xp = array_namespace(theta, X)
@@ -282,19 +285,19 @@ class MLP:
         """(∂g_T/∂λ) u, shape (n_params,)."""
         return self.at(theta, lam, X, y, noise).mixed_jvp(u)
 
-    def _val_sweep(self, theta, X, y):
-        if self.validate:
+    def _val_sweep(self, theta, X, y, check=None):
+        if self.validate if check is None else check:
             self._check_batch(theta, X, y)
         L = self.n_layers
         return self._sweep(theta, X, y, [None] * L, [None] * L, [None] * L)
 
-    def val_loss(self, theta, X, y):
+    def val_loss(self, theta, X, y, check=None):
         """L_V(θ) = mean CE(f(x; θ, 0), y): no penalty, no noise, no dropout (batch-norm: batch stats)."""
-        return self._val_sweep(theta, X, y).loss
+        return self._val_sweep(theta, X, y, check).loss
 
-    def val_grad(self, theta, X, y):
+    def val_grad(self, theta, X, y, check=None):
         """∇_θ L_V(θ), shape (n_params,)."""
-        sw = self._val_sweep(theta, X, y)
+        sw = self._val_sweep(theta, X, y, check)
         return self._flat(sw.xp, sw.g_params, sw.g_bn, theta)
 
     # --- prediction ------------------------------------------------------------------------------
@@ -349,8 +352,9 @@ class TrainPoint:
     Attributes ``loss`` and ``grad`` are computed on construction (one forward + one backward).
     """
 
-    def __init__(self, net: MLP, theta, lam, X, y, eps, uniform):
+    def __init__(self, net: MLP, theta, lam, X, y, eps, uniform, check=True):
         self.net, self.theta, self.lam, self.X, self.y = net, theta, lam, X, y
+        self.check = check
         self.xp = xp = array_namespace(theta, X)
         self.eps, self.uniform = eps, uniform
         L, blocks = net.n_layers, net.blocks
@@ -380,7 +384,7 @@ class TrainPoint:
     def hvp(self, v):
         """H v: R-forward + R-backward seeded with Rθ = v, plus the L2 term λ_l RW_l."""
         net = self.net
-        if net.validate:
+        if self.check:
             chk.check_shape(v, (net.n_params,), "v")
         Rp, Rbn = net._split(v)
         Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn)
@@ -390,7 +394,7 @@ class TrainPoint:
         """(∂g_T/∂λ)ᵀ v, shape (n_hypers,): L2 ⟨v_W, W⟩; noise Σ R{g_h̃} ⊙ ε seeded with Rθ = v;
         keep by the coupled-mask central difference."""
         net, xp = self.net, self.xp
-        if net.validate:
+        if self.check:
             chk.check_shape(v, (net.n_params,), "v")
         parts = []
         if "l2" in net.blocks:
@@ -410,7 +414,7 @@ class TrainPoint:
         """(∂g_T/∂λ) u, shape (n_params,): L2 u_l W_l; noise by the R-sweep seeded with Rσ = T u;
         keep by the coupled-mask central difference."""
         net, xp = self.net, self.xp
-        if net.validate:
+        if self.check:
             chk.check_shape(u, (net.n_hypers,), "u")
         out = xp.zeros_like(self.theta)
         if "l2" in net.blocks:

@@ -1,0 +1,94 @@
+"""``MLPProblem``: an MLP with a training set T1, a validation set T2 and a noise source (Luketina et al.).
+
+A training sample is a minibatch of T1 with its noise sample; a validation sample a minibatch of T2
+(or all of it). The data are checked once here, so the per-step primitives skip the host reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from array_api_compat import array_namespace
+
+from .. import _checks as chk
+from ..mlp import MLP
+
+
+@dataclass
+class MLPSample:
+    """One minibatch (X, y) and the noise sample its training objective uses (None for validation)."""
+
+    X: object
+    y: object
+    noise: object = None
+
+
+class MLPProblem:
+    """The MLP's training objective on minibatches of T1 and its validation loss on T2.
+
+    Parameters
+    ----------
+    net : MLP
+    X_train, y_train : arrays on the net's backend, (n1, d) float and (n1,) int
+    X_val, y_val : arrays on the net's backend, (n2, d) and (n2,)
+    batch_size : int
+        Training minibatch size (drawn uniformly with replacement by ``sample``).
+    val_batch_size : int or None
+        Validation minibatch size; None: all of T2 in each validation sample.
+    """
+
+    def __init__(self, net: MLP, X_train, y_train, X_val, y_val, batch_size=100, val_batch_size=None):
+        self.net = net
+        for X, y, name in ((X_train, y_train, "X_train"), (X_val, y_val, "X_val")):
+            chk.check_shape(X, (None, net.sizes[0]), name)
+            chk.check_float(X, net.dtype, name)
+            chk.check_finite(X, name)
+            if X.shape[0] == 0:
+                raise ValueError(f"{name} is empty; give at least one example")
+            chk.check_labels(y, X.shape[0], net.sizes[-1], "y" + name[1:])
+        self.X_train, self.y_train, self.X_val, self.y_val = X_train, y_train, X_val, y_val
+        self.batch_size = chk.check_positive_int(batch_size, "batch_size")
+        self.val_batch_size = None if val_batch_size is None else chk.check_positive_int(
+            val_batch_size, "val_batch_size")
+        self.n_params, self.n_hypers, self.hyper_names = net.n_params, net.n_hypers, net.hyper_names
+
+    def _take(self, X, y, idx):
+        xp = array_namespace(X)
+        return xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+
+    def sample(self, rng) -> MLPSample:
+        """A minibatch of T1 (uniform, with replacement) and a fresh noise sample for it."""
+        idx = rng.integers(self.X_train.shape[0], self.batch_size)
+        X, y = self._take(self.X_train, self.y_train, idx)
+        return MLPSample(X, y, self.net.sample_noise(self.batch_size, rng))
+
+    def val_sample(self, rng=None) -> MLPSample:
+        """A minibatch of T2, or all of T2 when ``val_batch_size`` is None."""
+        if self.val_batch_size is None:
+            return MLPSample(self.X_val, self.y_val)
+        idx = rng.integers(self.X_val.shape[0], self.val_batch_size)
+        return MLPSample(*self._take(self.X_val, self.y_val, idx))
+
+    def at(self, theta, lam, sample: MLPSample):
+        return self.net.at(theta, lam, sample.X, sample.y, sample.noise, check=False)
+
+    def train_loss(self, theta, lam, sample):
+        return self.at(theta, lam, sample).loss
+
+    def train_grad(self, theta, lam, sample):
+        return self.at(theta, lam, sample).grad
+
+    def train_hvp(self, theta, lam, sample, v):
+        return self.at(theta, lam, sample).hvp(v)
+
+    def train_mixed(self, theta, lam, sample, v):
+        return self.at(theta, lam, sample).mixed(v)
+
+    def train_mixed_jvp(self, theta, lam, sample, u):
+        return self.at(theta, lam, sample).mixed_jvp(u)
+
+    def val_loss(self, theta, val_sample):
+        return self.net.val_loss(theta, val_sample.X, val_sample.y, check=False)
+
+    def val_grad(self, theta, val_sample):
+        return self.net.val_grad(theta, val_sample.X, val_sample.y, check=False)
