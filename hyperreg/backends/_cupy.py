@@ -42,7 +42,7 @@ class CupyBackend(Backend):
         super().__init__("cupy", xp, cp.cuda.Device(self.device_id))
 
     def to_numpy(self, x):
-        return self.cp.asnumpy(x)
+        return self.cp.asnumpy(x)  # passes host arrays through
 
     def asarray(self, x, dtype=None):
         with self.device:

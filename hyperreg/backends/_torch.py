@@ -61,6 +61,10 @@ class TorchBackend(Backend):
         super().__init__("torch", xp, torch.device("cpu" if device is None else device))
 
     def to_numpy(self, x):
+        if not isinstance(x, self.torch.Tensor):  # already host data
+            import numpy as np
+
+            return np.asarray(x)
         return x.detach().cpu().numpy()
 
     def synchronize(self) -> None:

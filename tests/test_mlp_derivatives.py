@@ -1,0 +1,179 @@
+"""Every MLP derivative against central finite differences, over Hypothesis-drawn architectures.
+
+Drawn: 1–4 hidden layers of widths 1–16, batch 1–8, each activation, with and without batch norm,
+each regularizer in per-layer, tied or absent form. float64, on every backend of the fixture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from fd import assert_close, central, host, norm
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import hyperreg
+from hyperreg.hypergrad import greedy, unroll1_gtgv
+
+MODES = ["per-layer", "tied", None]
+KINK_MARGIN = 1e-3  # ReLU-like inputs closer than this to 0 could flip under the FD step
+
+
+@dataclass
+class Case:
+    net: object
+    theta: object
+    lam: object
+    X: object
+    y: object
+    noise: object
+    rng: object
+
+
+@st.composite
+def architectures(draw, dropout=True):
+    n_hidden = draw(st.integers(1, 4))
+    widths = draw(st.lists(st.integers(1, 16), min_size=n_hidden, max_size=n_hidden))
+    sizes = [draw(st.integers(1, 16)), *widths, draw(st.integers(2, 6))]
+    batchnorm = draw(st.booleans())
+    return dict(
+        sizes=sizes,
+        activation=draw(st.sampled_from(["relu", "leaky_relu", "tanh"])),
+        batchnorm=batchnorm,
+        l2=draw(st.sampled_from(MODES)),
+        noise=draw(st.sampled_from(MODES)),
+        dropout=draw(st.sampled_from(MODES)) if dropout else None,
+        batch=draw(st.integers(2 if batchnorm else 1, 8)),
+        seed=draw(st.integers(0, 2**20)),
+    )
+
+
+def make_case(be, arch, dtype="float64") -> Case:
+    arch = dict(arch)
+    batch, seed = arch.pop("batch"), arch.pop("seed")
+    net = hyperreg.MLP(**arch, backend=be, dtype=dtype)
+    rng = be.rng(seed)
+    theta = rng.normal((net.n_params,), dtype) * 0.7  # random γ, β and biases: away from the init's symmetry
+    lam = net.init_hypers(l2=0.3, noise=0.2, keep=0.8)
+    lam = lam * (0.5 + rng.uniform((net.n_hypers,), dtype) * 0.5)  # distinct entries, still in range
+    X = rng.normal((batch, net.sizes[0]), dtype)
+    y = rng.integers(net.sizes[-1], batch)
+    case = Case(net, theta, lam, X, y, net.sample_noise(batch, rng), rng)
+    if arch["activation"] != "tanh":
+        assume(kink_distance(case) > KINK_MARGIN)
+    return case
+
+
+def kink_distance(c: Case) -> float:
+    """Smallest |activation input| over hidden units (ReLU kinks are where FD is meaningless)."""
+    sw = c.net.at(c.theta, c.lam, c.X, c.y, c.noise).sweep
+    dists = [np.inf]
+    for l, layer in enumerate(sw.layers[:-1]):
+        a = layer.a if sw.bn_params is None else sw.bn_params[l][0] * layer.bn[2] + sw.bn_params[l][1]
+        dists.append(np.min(np.abs(host(c.net.backend, a))))
+    return float(min(dists))
+
+
+def unit(be, rng, n):
+    w = rng.normal((n,))
+    return w / norm(be, w)
+
+
+@given(arch=architectures())
+def test_train_grad_matches_finite_differences(backend, arch):
+    c = make_case(backend, arch)
+    w = unit(backend, c.rng, c.net.n_params)
+    g = c.net.train_grad(c.theta, c.lam, c.X, c.y, c.noise)
+    fd = central(lambda t: host(backend, c.net.train_loss(t, c.lam, c.X, c.y, c.noise)), c.theta, w)
+    assert_close(backend, g @ w, fd, norm(backend, g) + 1, what="gᵀw")
+
+
+@given(arch=architectures())
+def test_train_hvp_matches_finite_differences_of_the_gradient(backend, arch):
+    c = make_case(backend, arch)
+    v = unit(backend, c.rng, c.net.n_params)
+    Hv = c.net.train_hvp(c.theta, c.lam, c.X, c.y, c.noise, v)
+    fd = central(lambda t: host(backend, c.net.train_grad(t, c.lam, c.X, c.y, c.noise)), c.theta, v)
+    assert_close(backend, Hv, fd, norm(backend, Hv) + 1, what="Hv")
+
+
+@given(arch=architectures())
+def test_train_hvp_is_symmetric(backend, arch):
+    c = make_case(backend, arch)
+    u, v = unit(backend, c.rng, c.net.n_params), unit(backend, c.rng, c.net.n_params)
+    pt = c.net.at(c.theta, c.lam, c.X, c.y, c.noise)
+    Hu, Hv = pt.hvp(u), pt.hvp(v)
+    assert_close(backend, v @ Hu, u @ Hv, norm(backend, Hu) + norm(backend, Hv) + 1, tol=1e-10, what="uᵀHv")
+
+
+def smooth_hyper_direction(c: Case):
+    """A random direction in λ over the L2 and noise entries (keep-probabilities are estimated)."""
+    u = host(c.net.backend, c.rng.normal((c.net.n_hypers,)))
+    if "keep" in c.net.blocks:
+        u[c.net.blocks["keep"].slice] = 0
+    return c.net.backend.asarray(u / max(np.linalg.norm(u), 1e-300))
+
+
+@given(arch=architectures())
+def test_train_mixed_matches_finite_differences_in_lambda(backend, arch):
+    c = make_case(backend, arch)
+    assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
+    v = unit(backend, c.rng, c.net.n_params)
+    u = smooth_hyper_direction(c)
+    mixed = c.net.train_mixed(c.theta, c.lam, c.X, c.y, c.noise, v)
+    fd = central(lambda lam: host(backend, c.net.train_grad(c.theta, lam, c.X, c.y, c.noise) @ v), c.lam, u)
+    assert_close(backend, mixed @ u, fd, norm(backend, mixed) + 1, what="uᵀ(∂g/∂λ)ᵀv")
+
+
+@given(arch=architectures())
+def test_train_mixed_jvp_matches_finite_differences_in_lambda(backend, arch):
+    c = make_case(backend, arch)
+    assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
+    u = smooth_hyper_direction(c)
+    jvp = c.net.train_mixed_jvp(c.theta, c.lam, c.X, c.y, c.noise, u)
+    fd = central(lambda lam: host(backend, c.net.train_grad(c.theta, lam, c.X, c.y, c.noise)), c.lam, u)
+    assert_close(backend, jvp, fd, norm(backend, jvp) + 1, what="(∂g/∂λ)u")
+
+
+@given(arch=architectures())
+def test_mixed_and_mixed_jvp_are_transposes(backend, arch):
+    c = make_case(backend, arch)
+    assume(c.net.n_hypers > 0)
+    w = unit(backend, c.rng, c.net.n_params)
+    u = c.rng.normal((c.net.n_hypers,))
+    pt = c.net.at(c.theta, c.lam, c.X, c.y, c.noise)
+    lhs, rhs = w @ pt.mixed_jvp(u), u @ pt.mixed(w)
+    assert_close(backend, lhs, rhs, abs(float(host(backend, lhs))) + norm(backend, u) + 1, tol=1e-10,
+                 what="wᵀ(∂g/∂λ)u vs uᵀ(∂g/∂λ)ᵀw")
+
+
+@given(arch=architectures(dropout=False))
+def test_val_grad_matches_finite_differences(backend, arch):
+    c = make_case(backend, arch)
+    w = unit(backend, c.rng, c.net.n_params)
+    g = c.net.val_grad(c.theta, c.X, c.y)
+    fd = central(lambda t: host(backend, c.net.val_loss(t, c.X, c.y)), c.theta, w)
+    assert_close(backend, g @ w, fd, norm(backend, g) + 1, what="g_Vᵀw")
+
+
+@given(arch=architectures(), fast=st.booleans())
+def test_greedy_is_the_derivative_of_the_one_step_validation_loss(backend, arch, fast):
+    c = make_case(backend, arch)
+    assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
+    Xv, yv = c.rng.normal(c.X.shape), c.rng.integers(c.net.sizes[-1], c.X.shape[0])
+    lr = 0.3
+    h = greedy(c.net, c.theta, c.lam, (c.X, c.y), c.noise, (Xv, yv), lr, fast=fast)
+    u = smooth_hyper_direction(c)
+    if fast:  # the fast variant: −η (∂g/∂λ)ᵀ ∇L_V(θ) = d/dλ of the linearised L_V(θ) − η g_Vᵀ g_T
+        gv = c.net.val_grad(c.theta, Xv, yv)
+        fd = central(lambda lam: host(backend, -lr * gv @ c.net.train_grad(c.theta, lam, c.X, c.y, c.noise)),
+                     c.lam, u)
+        assert_close(backend, unroll1_gtgv(c.net, c.theta, c.lam, (c.X, c.y), c.noise, (Xv, yv)) * lr, h,
+                     norm(backend, h) + 1, tol=1e-12, what="unroll1-gTgV = fast greedy / η")
+    else:
+        def one_step_val(lam):
+            theta1 = c.theta - lr * c.net.train_grad(c.theta, lam, c.X, c.y, c.noise)
+            return host(backend, c.net.val_loss(theta1, Xv, yv))
+        fd = central(one_step_val, c.lam, u)
+    assert_close(backend, h @ u, fd, norm(backend, h) + 1, what="greedy")
