@@ -129,13 +129,15 @@ class MLP:
         return pairs[:L], (pairs[L:] if self.batchnorm else None)
 
     def init_params(self, seed=0):
-        """θ₀: W_l ~ N(0, gain/d_l) (gain 2 for ReLU-like, 1 for tanh), b = 0, γ = 1, β = 0."""
+        """θ₀: W_l ~ N(0, gain/d_l) (gain 2 for ReLU-like, 1 for tanh), b = 0, γ = 1, β = 0.
+
+        Drawn in float64 and cast, so a seed gives the same network in either dtype."""
         rng = self.backend.rng(seed)
         gain = 1.0 if self.activation == "tanh" else 2.0
         pairs = []
         for l in range(self.n_layers):
             d_in, d_out = self.sizes[l], self.sizes[l + 1]
-            W = rng.normal((d_in, d_out), self.dtype_name) * (gain / d_in) ** 0.5
+            W = self.xp.astype(rng.normal((d_in, d_out)) * (gain / d_in) ** 0.5, self.dtype)
             pairs.append((W, self._zeros((d_out,))))
         if self.batchnorm:
             pairs += [(self._zeros((d,)) + 1.0, self._zeros((d,))) for d in self.sizes[1:-1]]

@@ -69,4 +69,6 @@ def available_backends() -> list[str]:
     return names
 
 
-__all__ = ["BACKENDS", "DTYPES", "Backend", "BackendRNG", "MissingBackendError", "available_backends", "get_backend"]
+__all__ = [
+    "BACKENDS", "DTYPES", "Backend", "BackendRNG", "MissingBackendError", "available_backends", "get_backend",
+]
