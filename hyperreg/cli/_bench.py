@@ -1,0 +1,61 @@
+"""``hyperreg bench``: time every hypergradient method against a plain step (issue 7; ``hyperreg.bench``)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub):
+    from hyperreg.bench import FULL, METHODS
+
+    p = sub.add_parser("bench", help="time each hypergradient method against a plain training step",
+                       description="Default: the full grid (sizes A B C × batch 100 1000 × float32 float64) "
+                                   "on one backend. --quick: sizes A B, batch 100, float32, few repeats.")
+    p.add_argument("--backend", default="numpy", help="numpy (default), cupy or torch")
+    p.add_argument("--device", default=None,
+                   help="torch: cuda or cpu (default cuda when available); cupy: GPU id")
+    p.add_argument("--threads", type=int, help="limit the BLAS threads (threadpoolctl); default: all")
+    p.add_argument("--quick", action="store_true", help="a sub-minute run: sizes A B, batch 100, float32")
+    p.add_argument("--sizes", nargs="+", help=f"A, B, C or widths like 784-100-10 (default {FULL['sizes']})")
+    p.add_argument("--batches", nargs="+", type=int)
+    p.add_argument("--dtypes", nargs="+", choices=("float32", "float64"))
+    p.add_argument("--methods", nargs="+", choices=METHODS)
+    p.add_argument("--repeats", type=int, help="timed calls at least (median taken)")
+    p.add_argument("--warmup", type=int)
+    p.add_argument("--min-time", type=float, help="keep repeating until this many seconds are spent")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", metavar="OUT", help="write the records to OUT, and OUT.md, OUT.png, "
+                                                 "OUT.machine.json beside it")
+    p.add_argument("--table", nargs="+", metavar="JSON",
+                   help="run nothing: print one markdown table of saved runs (e.g. numpy and cupy)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from hyperreg import bench
+
+    if args.table:
+        print(bench.render_markdown(bench.load_records(args.table)), end="")
+        return 0
+    mode = dict(bench.QUICK if args.quick else bench.FULL)
+    for key in ("sizes", "batches", "dtypes", "repeats", "warmup", "min_time"):
+        if getattr(args, key) is not None:
+            mode[key] = getattr(args, key)
+    be = bench.resolve_backend(args.backend, args.device)
+
+    def progress(r):
+        print(f"  {r['size']:>3} n={r['batch']:<5} {r['dtype']:8} {r['method']:16} {r['ms']:10.2f} ms"
+              f"  ×{r['ratio_to_plain']:6.2f} (bound ×{r['flop_bound_ratio']:.2f})", file=sys.stderr)
+
+    with bench.blas_threads(args.threads):
+        machine = bench.machine_info(be)
+        records = bench.run_benchmark(be, sizes=mode["sizes"], batches=mode["batches"], dtypes=mode["dtypes"],
+                                      methods=args.methods or bench.METHODS, repeats=mode["repeats"],
+                                      warmup=mode["warmup"], min_time=mode["min_time"], seed=args.seed,
+                                      progress=progress)
+    machine["loadavg_after"] = bench.machine_info().get("loadavg_1_5_15min")
+    if args.json:
+        paths = bench.save(records, machine, args.json)
+        print("wrote " + ", ".join(str(p) for p in paths.values()), file=sys.stderr)
+    print(bench.render_markdown(records, machine), end="")
+    return 0

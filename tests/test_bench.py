@@ -1,0 +1,105 @@
+"""The benchmark harness (``hyperreg.bench``): records, files, errors. Never asserts timings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hyperreg import bench
+from hyperreg.cli import main
+
+TINY = "20-8-8-3"
+
+
+@pytest.fixture(scope="module")
+def records():
+    return bench.run_benchmark("numpy", sizes=[TINY], batches=[7], dtypes=["float32", "float64"],
+                               repeats=2, warmup=1)
+
+
+def test_records_have_every_key_and_sane_values(records):
+    assert {r["method"] for r in records} == set(bench.METHODS)
+    assert len(records) == 2 * len(bench.METHODS)
+    for r in records:
+        assert set(bench.RECORD_KEYS) <= set(r)
+        assert r["sizes"] == [20, 8, 8, 3] and r["batch"] == 7 and r["backend"] == "numpy"
+        assert r["ms"] > 0 and r["gflops"] > 0 and r["pct_of_matmul_peak"] > 0
+        assert r["flop_bound_ratio"] >= 1
+        if r["method"] == "plain":
+            assert r["ratio_to_plain"] == 1 and r["flop_bound_ratio"] == 1
+
+
+def test_flop_counts_follow_the_stated_pass_counts():
+    sizes, n = (5, 4, 3, 2), 10
+    f = bench.layer_flops(sizes, n)
+    assert f == [2 * 10 * 5 * 4, 2 * 10 * 4 * 3, 2 * 10 * 3 * 2]
+    grad = 2 * f[0] + 3 * (f[1] + f[2])  # no g_X on the first layer
+    hvp = 2 * f[0] + 6 * (f[1] + f[2])
+    assert bench.method_flops("plain", sizes, n) == grad
+    assert bench.method_flops("greedy-l2", sizes, n) == 2 * grad
+    assert bench.method_flops("tangent-step", sizes, n) == grad + 3 * hvp
+    assert bench.method_flops("ift-cg10", sizes, n) == 2 * grad + 10 * hvp
+    with pytest.raises(ValueError, match="method"):
+        bench.method_flops("nope", sizes, n)
+
+
+def test_methods_return_finite_arrays():
+    import numpy as np
+
+    case = bench.make_case(bench.resolve_backend("numpy"), (20, 8, 8, 3), 7, "float64")
+    for name, fn in bench.method_calls(case).items():
+        out = fn()
+        for a in out if isinstance(out, tuple) else (out,):
+            assert np.all(np.isfinite(a)), name
+
+
+def test_cli_writes_json_markdown_png_and_machine(tmp_path, capsys):
+    out = tmp_path / "run" / "bench.json"
+    rc = main(["bench", "--quick", "--sizes", TINY, "--repeats", "2", "--warmup", "1", "--json", str(out)])
+    assert rc == 0
+    recs = json.loads(out.read_text())
+    assert [r["method"] for r in recs] == list(bench.METHODS)
+    md = (tmp_path / "run" / "bench.md").read_text()
+    assert "ratio to plain" in md and "not measured" in md  # cupy/torch columns never run here
+    assert (tmp_path / "run" / "bench.png").stat().st_size > 0
+    machine = json.loads((tmp_path / "run" / "bench.machine.json").read_text())
+    assert {"cpu", "cores", "versions"} <= set(machine)
+    capsys.readouterr()
+    assert main(["bench", "--table", str(out)]) == 0
+    assert "| numpy |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["nope", "array_api_strict"])
+def test_bad_backend_is_a_one_line_error(name, capsys):
+    assert main(["bench", "--backend", name, "--sizes", TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--backend must be one of" in err and "\n" not in err
+
+
+def test_missing_gpu_backend_is_a_one_line_error(capsys):
+    pytest.importorskip("numpy")
+    try:
+        import cupy  # noqa: F401
+        pytest.skip("CuPy is installed here")
+    except ImportError:
+        pass
+    assert main(["bench", "--backend", "cupy", "--sizes", TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cupy" in err and "pip install" in err and "\n" not in err
+
+
+def test_bad_size_names_the_argument():
+    with pytest.raises(ValueError, match="size must be"):
+        bench.parse_size("D")
+
+
+def test_inline_forward_mode_when_the_library_has_none(monkeypatch):
+    import numpy as np
+
+    monkeypatch.setattr(bench, "_optional", lambda name: None)
+    assert bench.forward_mode()[2] == "inline"
+    case = bench.make_case(bench.resolve_backend("numpy"), (20, 8, 8, 3), 7, "float64")
+    theta, Y, lam = bench.method_calls(case)["clip-l2-noise"]()
+    assert Y.shape == (case.net_noise.n_params, case.net_noise.n_hypers)
+    assert np.all(np.linalg.norm(Y, axis=0) <= bench.CLIP_RADIUS * (1 + 1e-12))
