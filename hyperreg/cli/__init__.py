@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["demo"]
+SUBCOMMANDS = ["demo", "bench", "quadratic"]
 
 
 class CLIError(Exception):
