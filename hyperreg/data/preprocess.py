@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 #: ZCA regulariser, in units of the mean eigenvalue of the T1 covariance (so it does not depend on the
-#: data's scale). 0.1 matches pylearn2's ``filter_bias=0.1`` on GCN'd data whose features have unit variance,
-#: the CIFAR-10 pipeline of the maxout paper; use ~1e-8 for an (almost) exact whitening.
+#: data's scale). 0.1 is the order of pylearn2's default ``filter_bias`` on GCN'd CIFAR-10 whose features
+#: have about unit variance; it damps directions with less than ~10% of the mean variance (pixel noise)
+#: instead of amplifying them. Use ~1e-8 for an (almost) exact whitening.
 ZCA_EPS = 0.1
 #: Per-sample scales below this are left at 1 (GCN) and per-feature ones too (standardize), so constant
 #: examples or constant features (the blank border pixels of MNIST and digits) map to 0, not to inf.
@@ -76,8 +77,9 @@ def fit_zca(X: np.ndarray, eps: float = ZCA_EPS) -> Affine:
 def gcn(X: np.ndarray, scale: float = 1.0, sqrt_bias: float = 0.0, min_divisor: float = MIN_DIVISOR):
     """x ↦ scale · (x − x̄) / √(sqrt_bias + mean((x − x̄)²)), per example (row) of X (n, d).
 
-    Global contrast normalization (Goodfellow et al. 2013, maxout; pylearn2's ``global_contrast_normalize``
-    with ``use_std``): each example gets zero mean over its features and standard deviation ``scale``
+    Global contrast normalization (as in Goodfellow et al. 2013, maxout; cf. pylearn2's
+    ``global_contrast_normalize`` with ``use_std``): each example gets zero mean over its features and
+    standard deviation ``scale`` (population std, ddof 0)
     (L2 norm ``scale·√d``) when ``sqrt_bias`` is 0. It needs no statistics, so it is the same on every split.
     Examples whose divisor is below ``min_divisor`` (constant images) are only centred.
     """
