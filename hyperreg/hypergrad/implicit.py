@@ -1,0 +1,361 @@
+"""Implicit hypergradients (implicit function theorem) and HOAG (Pedregosa 2016, Algorithm 1).
+
+At a stationary θ*(λ) of L_T, g_T(θ*(λ), λ) = 0 gives dθ*/dλ = −H⁻¹ ∂g_T/∂λ, hence
+
+    H q = ∇_θ L_V(θ)                          (CG, or the Neumann series q = α Σ_j (I − αH)^j ∇_θ L_V)
+    h   = ∇_λ L_V − (∂g_T/∂λ)ᵀ q              (DESIGN.md "Implicit / HOAG"; Pedregosa 2016 eq. 4)
+
+with H = ∇²_θθ L_T (+ δI, the damping that makes a non-convex MLP's Hessian positive definite). HOAG
+solves θ only to tolerance ε_k and q only to tolerance ε_k, with Σ ε_k < ∞, and steps in log λ.
+
+Problems whose L_V depends on λ (kernel ridge: the width γ) set ``val_depends_on_lam = True``, take
+``lam=`` in ``val_loss``/``val_grad`` and expose ``val_grad_lam``; for the rest ∇_λ L_V = 0.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from array_api_compat import array_namespace, is_numpy_array
+
+from .._checks import ConvergenceWarning, DivergenceError
+
+SOLVERS = ("cg", "neumann")
+
+
+class IFTResult(NamedTuple):
+    """h (n_hypers,); q ≈ H⁻¹∇_θL_V (n_params,), a warm start; the solver's iterations; whether it met tol."""
+
+    h: Any
+    q: Any
+    iterations: int
+    converged: bool
+
+
+# --- L_V with or without a direct dependence on λ --------------------------------------------------
+
+def val_loss(problem, theta, lam, val_sample=None):
+    """L_V(θ) (or L_V(θ, λ) for problems with ``val_depends_on_lam``)."""
+    if getattr(problem, "val_depends_on_lam", False):
+        return problem.val_loss(theta, val_sample, lam=lam)
+    return problem.val_loss(theta, val_sample)
+
+
+def val_grad(problem, theta, lam, val_sample=None):
+    """∇_θ L_V."""
+    if getattr(problem, "val_depends_on_lam", False):
+        return problem.val_grad(theta, val_sample, lam=lam)
+    return problem.val_grad(theta, val_sample)
+
+
+def val_grad_lam(problem, theta, lam, val_sample=None):
+    """∇_λ L_V: the problem's own where L_V depends on λ, else 0."""
+    if getattr(problem, "val_depends_on_lam", False):
+        return problem.val_grad_lam(theta, lam, val_sample)
+    return array_namespace(lam).zeros_like(lam)
+
+
+# --- linear solvers: each takes matvec and b ---------------------------------------------------------
+
+def _norm(xp, x):
+    return xp.sqrt(xp.sum(x * x))
+
+
+def cg_scipy(matvec, b, x0=None, tol=1e-10, maxiter=1000):
+    """scipy.sparse.linalg.cg on a LinearOperator (NumPy arrays): ‖b − Ax‖ ≤ tol ‖b‖. Returns (x, iters, ok)."""
+    from scipy.sparse.linalg import LinearOperator, cg
+
+    n = b.shape[0]
+    count = [0]
+
+    def callback(_):
+        count[0] += 1
+
+    op = LinearOperator((n, n), matvec=matvec, dtype=b.dtype)
+    x, info = cg(op, b, x0=x0, rtol=tol, atol=0.0, maxiter=maxiter, callback=callback)
+    return x, count[0], info == 0
+
+
+def cg_xp(matvec, b, x0=None, tol=1e-10, maxiter=1000):
+    """Conjugate gradient in the array API (any backend): ‖b − Ax‖ ≤ tol ‖b‖. Returns (x, iters, ok)."""
+    xp = array_namespace(b)
+    x = xp.zeros_like(b) if x0 is None else x0
+    r = b - matvec(x)
+    p, rs = r, xp.sum(r * r)
+    stop = tol * float(_norm(xp, b))  # host read: once per solve
+    for it in range(maxiter + 1):
+        if float(xp.sqrt(rs)) <= stop:  # host read: the stop test, one per CG iteration
+            return x, it, True
+        if it == maxiter:
+            break
+        Ap = matvec(p)
+        step = rs / xp.sum(p * Ap)
+        x, r = x + step * p, r - step * Ap
+        rs_new = xp.sum(r * r)
+        p, rs = r + (rs_new / rs) * p, rs_new
+    return x, maxiter, False
+
+
+def cg(matvec, b, x0=None, tol=1e-10, maxiter=1000):
+    """CG: SciPy's on NumPy arrays, ``cg_xp`` on every other backend. Returns (x, iters, converged)."""
+    if is_numpy_array(b):
+        return cg_scipy(matvec, b, x0, tol, maxiter)
+    return cg_xp(matvec, b, x0, tol, maxiter)
+
+
+def neumann(matvec, b, alpha, x0=None, tol=1e-10, maxiter=1000):
+    """q_J = α Σ_{j<J} (I − αH)^j b as Richardson's iteration q ← q + α(b − Hq) from q₀ = 0 (or ``x0``).
+
+    Converges when 0 < α < 2/λ_max(H) and H ≻ 0 (Lorraine et al. 2020). Returns (x, terms, converged).
+    """
+    xp = array_namespace(b)
+    x = xp.zeros_like(b) if x0 is None else x0
+    stop = tol * float(_norm(xp, b))  # host read: once per solve
+    for j in range(maxiter + 1):
+        r = b - matvec(x)
+        if float(_norm(xp, r)) <= stop:  # host read: the stop test, one per term
+            return x, j, True
+        if j == maxiter:
+            break
+        x = x + alpha * r
+    return x, maxiter, False
+
+
+def power_alpha(matvec, like, n_iter=30, seed_vector=None):
+    """α = 1/λ̂_max by power iteration (λ̂_max ≤ λ_max, > λ_max/2 in practice): a safe Neumann step."""
+    xp = array_namespace(like)
+    v = xp.ones_like(like) if seed_vector is None else seed_vector
+    est = 0.0
+    for _ in range(n_iter):
+        Hv = matvec(v / _norm(xp, v))
+        est = float(_norm(xp, Hv))  # host read: n_iter per estimate, outside the solve
+        v = Hv
+    return 1.0 / est
+
+
+# --- the estimator ------------------------------------------------------------------------------------
+
+def ift_hypergradient(problem, theta, lam, sample=None, val_sample=None, solver="cg", tol=1e-10,
+                      maxiter=1000, damping=0.0, q0=None, alpha=None) -> IFTResult:
+    """h = ∇_λL_V − (∂²L_T/∂θ∂λ)ᵀ q with (H + δI) q = ∇_θ L_V, at (θ, λ) on ``sample``.
+
+    Parameters
+    ----------
+    problem : a problem (problems/base.py)
+    theta : array (n_params,)
+        Should be close to a stationary point of L_T(·, λ): h is exact there and only there.
+    lam : array (n_hypers,)
+    solver : {"cg", "neumann"}
+    tol : float
+        Relative residual ‖∇_θL_V − (H + δI)q‖ ≤ tol ‖∇_θL_V‖.
+    maxiter : int
+        CG iterations, or Neumann terms.
+    damping : float
+        δ ≥ 0 (the MLP's Hessian is indefinite away from a minimum; H + δI restores CG's assumptions).
+    q0 : array (n_params,), optional
+        Warm start (the previous outer iteration's q).
+    alpha : float, optional
+        Neumann step α; None: 1/λ̂_max by power iteration.
+
+    Returns
+    -------
+    IFTResult(h, q, iterations, converged); a ConvergenceWarning with the residual when not converged.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if not damping >= 0:
+        raise ValueError(f"damping must be ≥ 0 (H + δI), got {damping!r}")
+    point = problem.at(theta, lam, sample)
+    g_val = val_grad(problem, theta, lam, val_sample)
+
+    def matvec(v):
+        return point.hvp(v) + damping * v if damping else point.hvp(v)
+
+    if solver == "cg":
+        q, its, ok = cg(matvec, g_val, q0, tol, maxiter)
+    else:
+        alpha = power_alpha(matvec, g_val) if alpha is None else alpha
+        q, its, ok = neumann(matvec, g_val, alpha, q0, tol, maxiter)
+    if not ok:
+        xp = array_namespace(g_val)
+        res = float(_norm(xp, g_val - matvec(q)) / _norm(xp, g_val))
+        warnings.warn(f"{solver} stopped after {its} iterations with relative residual {res:.2e} > tol {tol:.1e}; "
+                      "raise maxiter, damping, or tol", ConvergenceWarning, stacklevel=2)
+    h = val_grad_lam(problem, theta, lam, val_sample) - point.mixed(q)
+    return IFTResult(h, q, its, ok)
+
+
+# --- HOAG ---------------------------------------------------------------------------------------------
+
+SCHEDULES = {
+    "quadratic": lambda k: 1.0 / k**2,
+    "cubic": lambda k: 1.0 / k**3,
+    "exponential": lambda k: 0.9 ** (k - 1),
+}
+
+
+@dataclass(frozen=True)
+class HOAG:
+    """HOAG's settings (Pedregosa 2016, Algorithm 1); ``run`` is the loop (``hoag``).
+
+    Attributes
+    ----------
+    max_iter : int            outer iterations
+    tol_schedule : str        ε_k = max(tol_start · s(k), tol_floor), s: quadratic 1/k², cubic 1/k³, exp. 0.9^(k−1)
+    tol_start, tol_floor      ε₁ and the floor of ε_k
+    bounds : (float, float)   the box for log λ (natural log), the projection P
+    solver : str              "cg" or "neumann" for H q = ∇_θ L_V
+    damping : float           δ in (H + δI)
+    inner_maxiter, linear_maxiter : int
+    decrease : float          C: L ← shrink·L when L_V fell by C·(L/2)‖Δ log λ‖² beyond the ε allowance
+    shrink, grow : float      L's factors on sufficient decrease / on a rise
+    reject_ratio : float      L_V ≥ reject_ratio × previous: revert λ, L ← grow·L, ε ← ε/2
+    xtol : float              stop when an accepted step moves log λ by less than this
+    """
+
+    max_iter: int = 50
+    tol_schedule: str = "quadratic"
+    tol_start: float = 1e-3
+    tol_floor: float = 1e-12
+    bounds: tuple = (-6.0, 6.0)
+    solver: str = "cg"
+    damping: float = 0.0
+    inner_maxiter: int = 10_000
+    linear_maxiter: int = 1_000
+    decrease: float = 0.25
+    shrink: float = 0.95
+    grow: float = 2.0
+    reject_ratio: float = 1.2
+    xtol: float = 1e-5
+
+    def __post_init__(self):
+        if self.tol_schedule not in SCHEDULES:
+            raise ValueError(f"HOAG.tol_schedule must be one of {sorted(SCHEDULES)}, got {self.tol_schedule!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"HOAG.solver must be one of {SOLVERS}, got {self.solver!r}")
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or self.max_iter < 1:
+            raise ValueError(f"HOAG.max_iter must be a positive integer (outer iterations), got {self.max_iter!r}")
+        if not 0 < self.tol_floor <= self.tol_start:
+            raise ValueError(f"HOAG needs 0 < tol_floor ≤ tol_start, got {self.tol_floor!r}, {self.tol_start!r}")
+        lo, hi = self.bounds
+        if not lo < hi:
+            raise ValueError(f"HOAG.bounds must be (low, high) on log λ with low < high, got {self.bounds!r}")
+        if not (0 < self.shrink <= 1 < self.grow and self.reject_ratio > 1 and self.damping >= 0):
+            raise ValueError("HOAG needs 0 < shrink ≤ 1 < grow, reject_ratio > 1 and damping ≥ 0")
+
+    def tol(self, k, scale=1.0):
+        """ε_k (k ≥ 1), times ``scale`` (halved on each rejection), floored."""
+        return max(self.tol_start * scale * SCHEDULES[self.tol_schedule](k), self.tol_floor)
+
+    def run(self, problem, lam0, theta0=None, sample=None, val_sample=None, callback=None) -> "HOAGResult":
+        return hoag(problem, lam0, self, theta0, sample, val_sample, callback)
+
+
+@dataclass
+class HOAGResult:
+    """The last accepted point and the run's history (one dict per outer iteration)."""
+
+    theta: Any
+    lam: Any
+    val_loss: float
+    history: list = field(default_factory=list)
+    outer_iterations: int = 0
+    inner_iterations: int = 0
+    linear_iterations: int = 0
+    seconds: float = 0.0
+
+
+def backend_of(problem):
+    """The problem's Backend (convex problems: ``.backend``; MLPProblem: ``.net.backend``)."""
+    be = getattr(problem, "backend", None)
+    return be if be is not None else problem.net.backend
+
+
+def inner_solve(problem, theta, lam, sample, tol, maxiter):
+    """θ with ‖g_T(θ, λ)‖_∞ ≤ tol by SciPy's L-BFGS-B warm-started at ``theta`` (host round trip per call)."""
+    from scipy.optimize import minimize
+
+    be = backend_of(problem)
+    dtype = str(theta.dtype).rsplit(".", 1)[-1]
+
+    def fun(x):
+        point = problem.at(be.asarray(x, dtype=dtype), lam, sample)
+        return float(point.loss), be.to_numpy(point.grad)
+
+    res = minimize(fun, be.to_numpy(theta), jac=True, method="L-BFGS-B",
+                   options={"gtol": tol, "ftol": 0.0, "maxiter": maxiter, "maxcor": 10})
+    if res.status == 1:  # iteration limit; a line-search stop at a tight tol is expected and silent
+        warnings.warn(f"inner L-BFGS hit inner_maxiter={maxiter} with ‖g_T‖_∞ = {abs(res.jac).max():.2e} > "
+                      f"tol {tol:.1e}", ConvergenceWarning, stacklevel=3)
+    return be.asarray(res.x, dtype=dtype), int(res.nit)
+
+
+def adapt_L(settings: HOAG, L, val, tol, prev):
+    """L after an accepted step of length ‖Δ‖ = prev["step"]: shrink on sufficient decrease
+
+        L_V − ε_k ≤ L_V,prev + ε_{k−1}(1 + ‖Δ‖) − C (L/2) ‖Δ‖²
+
+    (the ε terms allow for the inexact θ and q), grow when L_V rose, else keep."""
+    step = prev["step"]
+    if val - tol <= prev["val_loss"] + prev["tol"] * (1.0 + step) - settings.decrease * (L / 2.0) * step * step:
+        return L * settings.shrink
+    return L * settings.grow if val > prev["val_loss"] else L
+
+
+def log_step(settings: HOAG, lam, p, L):
+    """λ' = exp(P(log λ − p/L)), P the projection on ``bounds``; returns (λ', ‖Δ log λ‖)."""
+    xp = array_namespace(lam)
+    s = xp.log(lam)
+    s_new = xp.clip(s - p / L, min=settings.bounds[0], max=settings.bounds[1])
+    return xp.exp(s_new), float(_norm(xp, s_new - s))
+
+
+def hoag(problem, lam0, settings: HOAG = HOAG(), theta0=None, sample=None, val_sample=None, callback=None):
+    """HOAG's outer loop (Pedregosa 2016, Algorithm 1), λ in log space. Returns a ``HOAGResult``."""
+    be, xp = backend_of(problem), array_namespace(lam0)
+    lam = xp.clip(lam0, min=math.exp(settings.bounds[0]), max=math.exp(settings.bounds[1]))
+    theta = problem.zeros_theta() if theta0 is None else theta0
+    q, L, scale, prev, t0 = None, None, 1.0, None, time.perf_counter()
+    out = HOAGResult(theta, lam, math.inf)
+    for k in range(1, settings.max_iter + 1):
+        tol = settings.tol(k, scale)
+        theta, nit = inner_solve(problem, theta, lam, sample, tol, settings.inner_maxiter)
+        val = float(val_loss(problem, theta, lam, val_sample))  # host read: one per outer iteration
+        out.inner_iterations += nit
+        entry = {"iteration": k, "lam": [float(v) for v in be.to_numpy(lam)], "val_loss": val, "tol": tol,
+                 "inner_iterations": nit, "cg_iterations": 0, "L": L, "accepted": True}
+        if prev is not None and not val < settings.reject_ratio * prev["val_loss"]:
+            # rejected: back to the previous λ (and θ, q), smaller step, tighter tolerances
+            L, scale = L * settings.grow, scale * 0.5
+            theta, q = prev["theta"], prev["q"]
+            lam, prev["step"] = log_step(settings, prev["lam"], prev["p"], L)
+            entry.update(accepted=False, L=L, seconds=time.perf_counter() - t0)
+            out.history.append(entry)
+            continue
+        if not math.isfinite(val):
+            raise DivergenceError(f"HOAG: validation loss {val} at iteration {k}", step=k, lam=entry["lam"],
+                                  history=out.history)
+        res = ift_hypergradient(problem, theta, lam, sample, val_sample, settings.solver, tol,
+                                settings.linear_maxiter, settings.damping, q)
+        q, p = res.q, res.h * lam  # dL_V/d log λ = λ ⊙ dL_V/dλ
+        out.linear_iterations += res.iterations
+        if L is None:
+            L = max(float(_norm(xp, p)) / math.sqrt(p.shape[0]), 1e-12)  # L₀ = ‖p₀‖/√n
+        elif prev is not None:
+            L = adapt_L(settings, L, val, tol, prev)
+        out.theta, out.lam, out.val_loss, out.outer_iterations = theta, lam, val, k
+        new_lam, step = log_step(settings, lam, p, L)
+        prev = {"lam": lam, "theta": theta, "q": q, "p": p, "val_loss": val, "tol": tol, "step": step}
+        entry.update(cg_iterations=res.iterations, L=L, step=step, seconds=time.perf_counter() - t0)
+        out.history.append(entry)
+        if callback is not None:
+            callback(entry)
+        lam = new_lam
+        if step <= settings.xtol:
+            break
+    out.seconds = time.perf_counter() - t0
+    return out
