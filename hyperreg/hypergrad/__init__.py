@@ -1,5 +1,19 @@
 """Hypergradient estimators, each a few lines over the problem primitives."""
 
-from .greedy import greedy, unroll1_gtgv
+from .forward import (
+    ClipR,
+    Discounted,
+    ExactKStep,
+    UnrollK,
+    hypergradient,
+    tangent_step,
+    tangent_step_momentum,
+    tangent_zeros,
+    unroll,
+)
+from .greedy import greedy, greedy_step, unroll1_gtgv, unroll1_gtgv_step
 
-__all__ = ["greedy", "unroll1_gtgv"]
+__all__ = [
+    "ClipR", "Discounted", "ExactKStep", "UnrollK", "greedy", "greedy_step", "hypergradient",
+    "tangent_step", "tangent_step_momentum", "tangent_zeros", "unroll", "unroll1_gtgv", "unroll1_gtgv_step",
+]

@@ -36,3 +36,18 @@ def unroll1_gtgv(problem, theta, lam, train_batch, noise, val_batch):
     X, y = train_batch
     Xv, yv = val_batch
     return -problem.at(theta, lam, X, y, noise).mixed(problem.val_grad(theta, Xv, yv))
+
+
+def greedy_step(problem, theta, lam, sample, val_sample, lr, fast=False):
+    """−η (∂g_T/∂λ)ᵀ ∇L_V(θ'), θ' = θ − η g_T(θ, λ; sample): ``greedy`` over the problem protocol.
+
+    ``fast``: ∇L_V(θ) instead of ∇L_V(θ'). Shapes: θ (..., P), λ and the result (..., k).
+    """
+    point = problem.at(theta, lam, sample)
+    v = problem.val_grad(theta if fast else theta - lr * point.grad, val_sample)
+    return -lr * point.mixed(v)
+
+
+def unroll1_gtgv_step(problem, theta, lam, sample, val_sample):
+    """−(∂g_T/∂λ)ᵀ ∇L_V(θ): ``unroll1_gtgv`` over the problem protocol, shape (..., k)."""
+    return -problem.at(theta, lam, sample).mixed(problem.val_grad(theta, val_sample))

@@ -1,0 +1,1 @@
+"""The papers' experiments, one module each (host-side drivers over the library)."""

@@ -1,0 +1,195 @@
+"""ICLR-2018 §4.1, Table 1: online tuning of λ on the quadratic toy, every method on the same 50 problems.
+
+Protocol (the paper's, with the choices it leaves open stated):
+- 50 toys of dimension 20 from ``Quadratic.sample_problems`` (λ* ~ U[0.2, 0.4], ‖dθ*/dλ(λ*)‖ ∈ [3, 5]);
+- θ₀ = 0 and Y₀ = 0 (the paper's eq. 7), λ₀ = 0 (no regularization, as a tuner starts);
+- phase 1: 20 000 steps at η = 1e-3, θ trained from scratch with λ (Algorithm 1: both updated every
+  step); phase 2: 20 000 more at η = 1e-4, continuing θ, λ and the tangent Y;
+- a hyper step λ ← λ − c·η·ĥ with c = 0.1 (``hyper_lr_scale``), ĥ the method's hypergradient:
+  Y_{t+1}ᵀ g_V(θ_{t+1}) for the forward methods (UnrollK: every K steps, then Y ← 0), −η(∂g_T/∂λ)ᵀ g_V
+  for greedy, −(∂g_T/∂λ)ᵀ g_V(θ_t) for gtgv (Unroll1-gTgV: no η);
+- reported after each phase: |λ − λ*| and ΔL_V = (L_V(θ) − L_V(θ*(λ*))) / L_V(θ*(λ*)), each averaged
+  over the problems.
+
+All problems of a method advance together as one batched ``Quadratic`` (arrays (n, d)), so a step is
+a handful of array operations whatever n is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hypergrad import (
+    ClipR,
+    Discounted,
+    ExactKStep,
+    UnrollK,
+    greedy_step,
+    hypergradient,
+    tangent_step,
+    tangent_zeros,
+    unroll1_gtgv_step,
+)
+from ..problems.quadratic import Quadratic
+
+DEFAULT_METHODS = ("unroll1", "unroll5", "unroll10", "clip2", "clip5")
+ALL_METHODS = DEFAULT_METHODS + ("greedy", "greedy-fast", "gtgv", "exact", "discounted0.999")
+PAPER_TABLE1 = {  # method: (ΔL_V(θ1) %, |λ1 − λ*|, ΔL_V(θ2) %, |λ2 − λ*|)
+    "unroll1": (0.77, 0.047, 0.77, 0.047), "unroll5": (0.56, 0.039, 0.72, 0.045),
+    "unroll10": (0.37, 0.032, 0.71, 0.044), "clip2": (0.07, 0.012, 0.07, 0.012),
+    "clip5": (0.00, 0.000, 0.00, 0.000),
+}
+_FORWARD = re.compile(r"^(unroll)(\d+)$|^(clip)(\d+(?:\.\d+)?)$|^(discounted)(0?\.\d+|1(?:\.0*)?)?$")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named estimator: a tangent policy (forward mode) or one of "greedy", "greedy-fast", "gtgv"."""
+
+    name: str
+    policy: object = None
+    one_step: str | None = None
+
+
+def parse_method(name: str, c: float = 0.1) -> Method:
+    """A Method from its name: ``unroll<K>``, ``clip<r>``, ``exact``, ``discounted[<μ>]`` (μ = 0.999),
+    ``greedy``, ``greedy-fast`` or ``gtgv``; ``c`` scales the hyper step λ ← λ − c·η·ĥ."""
+    name = name.strip().lower()
+    if name in ("greedy", "greedy-fast", "gtgv"):
+        return Method(name, one_step=name)
+    if name == "exact":
+        return Method(name, ExactKStep(c=c))
+    m = _FORWARD.match(name)
+    if m is None or (m.group(1) and int(m.group(2)) < 1) or (m.group(3) and float(m.group(4)) <= 0):
+        raise ValueError(f"unknown method {name!r}; use unroll<K> (K ≥ 1), clip<r> (r > 0), exact, "
+                         "discounted[<μ in [0, 1]>], greedy, greedy-fast or gtgv")
+    if m.group(1):
+        return Method(name, UnrollK(int(m.group(2)), c=c))
+    if m.group(3):
+        return Method(name, ClipR(float(m.group(4)), c=c))
+    return Method(name, Discounted(float(m.group(6) or 0.999), c=c))
+
+
+def _one_step_hypergradient(problem, method, theta, lam, lr):
+    if method.one_step == "gtgv":
+        return unroll1_gtgv_step(problem, theta, lam, None, None)
+    return greedy_step(problem, theta, lam, None, None, lr, fast=method.one_step == "greedy-fast")
+
+
+def run_phase(problem, method, state, lr, steps, c, record_every):
+    """``steps`` joint steps of θ (SGD at η = ``lr``) and λ (hyper lr c·η) from state (θ, λ, Y, t).
+
+    Returns the new state and λ recorded every ``record_every`` steps (host array (n_rec, n)).
+    """
+    theta, lam, Y, t = state
+    trace = []
+    for _ in range(steps):
+        if method.policy is None:
+            h = _one_step_hypergradient(problem, method, theta, lam, lr)
+            theta = theta - lr * problem.train_grad(theta, lam, None)
+            lam = lam - c * lr * h
+        else:
+            point = problem.at(theta, lam, None)
+            Y = tangent_step(point, Y, lr, method.policy)
+            theta = theta - lr * point.grad
+            if (t + 1) % method.policy.every == 0 and t + 1 > method.policy.warmup:
+                lam = lam - method.policy.c * lr * hypergradient(Y, problem.val_grad(theta))
+                if method.policy.reset:
+                    Y = 0.0 * Y
+        t += 1
+        if t % record_every == 0:
+            trace.append(problem.backend.to_numpy(lam)[..., 0])
+    return (theta, lam, Y, t), np.asarray(trace, dtype=float).reshape((len(trace), *problem.batch_shape))
+
+
+def _delta_val_loss(problem, theta, lam_star):
+    best = problem.val_loss(problem.theta_star(lam_star))
+    return problem.backend.to_numpy((problem.val_loss(theta) - best) / best)
+
+
+def run_method(problem, method, lrs=(1e-3, 1e-4), steps=(20_000, 20_000), c=0.1, lam0=0.0,
+               theta0="zero", record_every=100):
+    """One method through both phases on a batched ``Quadratic``; host arrays per problem."""
+    be = problem.backend
+    theta = problem.zeros_theta() if theta0 == "zero" else problem.theta_bar + 0.0
+    lam = problem.full_lam(lam0)
+    state = (theta, lam, tangent_zeros(theta, 1), 0)
+    out, traces = {}, []
+    for phase, (lr, n) in enumerate(zip(lrs, steps), start=1):
+        state, trace = run_phase(problem, method, state, lr, n, c, record_every)
+        traces.append(trace)
+        out[f"lam_phase{phase}"] = be.to_numpy(state[1])[..., 0]
+        out[f"dLV_phase{phase}"] = _delta_val_loss(problem, state[0], problem.lam_star)
+    out["trace"] = np.concatenate(traces, axis=0)
+    return out
+
+
+def run_table1(problem, methods=DEFAULT_METHODS, lrs=(1e-3, 1e-4), steps=(20_000, 20_000), c=0.1,
+               lam0=0.0, theta0="zero", record_every=100):
+    """Every method on the same batched problems: {"lam_star": (n,), "methods": {name: {...}}}."""
+    parsed = [parse_method(m, c) for m in methods]
+    results = {p.name: run_method(problem, p, lrs, steps, c, lam0, theta0, record_every) for p in parsed}
+    return {"lam_star": problem.backend.to_numpy(problem.lam_star)[..., 0], "methods": results}
+
+
+def summary_rows(result):
+    """(method, ΔL_V1 %, |λ1 − λ*|, ΔL_V2 %, |λ2 − λ*|) averaged over problems."""
+    lam_star = result["lam_star"]
+    rows = []
+    for name, r in result["methods"].items():
+        row = [name]
+        for phase in (1, 2):
+            row += [100 * float(np.mean(r[f"dLV_phase{phase}"])),
+                    float(np.mean(np.abs(r[f"lam_phase{phase}"] - lam_star)))]
+        rows.append(tuple(row))
+    return rows
+
+
+def format_table(result, paper=True):
+    """Table 1 as text: ours beside the paper's where the paper has the method."""
+    head = f"{'method':16s} {'ΔL_V(θ1)':>10s} {'|λ1−λ*|':>9s} {'ΔL_V(θ2)':>10s} {'|λ2−λ*|':>9s}"
+    lines = [head + ("   paper: ΔL_V1 |λ1−λ*| ΔL_V2 |λ2−λ*|" if paper else "")]
+    for name, d1, e1, d2, e2 in summary_rows(result):
+        line = f"{name:16s} {d1:+9.2f}% {e1:9.3f} {d2:+9.2f}% {e2:9.3f}"
+        if paper and name in PAPER_TABLE1:
+            p = PAPER_TABLE1[name]
+            line += f"   {p[0]:+5.2f}% {p[1]:7.3f} {p[2]:+5.2f}% {p[3]:7.3f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def plot_lambda(result, steps, record_every, path):
+    """λ_t − λ* for every problem, one panel per method; the dashed line marks the switch to η = 1e-4."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = result["methods"]
+    fig, axes = plt.subplots(1, len(methods), figsize=(3.2 * len(methods), 3.0), sharey=True, squeeze=False)
+    for ax, (name, r) in zip(axes[0], methods.items()):
+        t = record_every * np.arange(1, r["trace"].shape[0] + 1)
+        ax.plot(t, r["trace"] - result["lam_star"], lw=0.6, alpha=0.6)
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.axvline(steps[0], color="k", ls="--", lw=0.8)
+        ax.set_title(name)
+        ax.set_xlabel("step t")
+    axes[0][0].set_ylabel("λ_t − λ*")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def load_problems(path, backend="numpy"):
+    """A batched ``Quadratic`` from an .npz holding h, theta_bar, theta_hat, each (n, d)."""
+    with np.load(path) as f:
+        missing = [k for k in ("h", "theta_bar", "theta_hat") if k not in f]
+        if missing:
+            raise ValueError(f"{path} lacks arrays {missing}; it must hold h, theta_bar, theta_hat, each (n, d)")
+        arrays = {k: np.asarray(f[k], dtype=np.float64) for k in ("h", "theta_bar", "theta_hat")}
+    if arrays["h"].ndim != 2:
+        raise ValueError(f"{path}: h must have shape (n, d), got {arrays['h'].shape}")
+    return Quadratic(arrays["h"], arrays["theta_bar"], arrays["theta_hat"], backend=backend)

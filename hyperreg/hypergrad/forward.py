@@ -1,0 +1,182 @@
+"""Forward-mode tangent dynamics Y_t = dθ_t/dλ (Franceschi et al. 2017; ICLR-2018 eq. 6–7, Algorithm 1).
+
+    θ_{t+1} = θ_t − η g_T(θ_t, λ)
+    Y_{t+1} = Y_t − η (H_t Y_t + ∂g_T/∂λ),     H_t = ∇²_θθ L_T(θ_t, λ)
+    dL_V(θ_t)/dλ ≈ Y_tᵀ g_V(θ_t)
+
+Policies (settings only; the loop that owns θ, λ and Y lives in the caller):
+    UnrollK      one hyper step every K steps, then Y ← 0 (Franceschi et al.; §3.2)
+    ClipR        every column of Y projected on the ball of radius r every step, never reset (eq. 9)
+    ExactKStep   no reset, no clip: Y_K = dθ_K/dλ exactly (the reference)
+    Discounted   Y ← μ Y before each step (MARTHE's forgetting factor)
+
+Shapes: θ (..., P), λ (..., k), Y (..., P, k); every column of Y costs one HVP and one mixed JVP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from array_api_compat import array_namespace, device
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """Defaults: one hyper step every step, no reset, no change to Y; hyper step λ ← λ − c η Yᵀg_V."""
+
+    every = 1
+    reset = False
+    warmup = 0
+    c = 1.0
+
+    def before(self, Y):
+        return Y
+
+    def after(self, Y):
+        return Y
+
+
+@dataclass(frozen=True)
+class UnrollK(_Policy):
+    """Y_0 = 0, K steps, one hyper step with Y_Kᵀ g_V, then Y ← 0 (Franceschi et al. 2017)."""
+
+    K: int = 1
+    c: float = 1.0
+
+    @property
+    def every(self):
+        return self.K
+
+    reset = True
+
+    def __post_init__(self):
+        if isinstance(self.K, bool) or not isinstance(self.K, int) or self.K < 1:
+            raise ValueError(f"UnrollK.K must be a positive integer (steps per hyper step), got {self.K!r}")
+
+
+@dataclass(frozen=True)
+class ClipR(_Policy):
+    """Algorithm 1: Y ← P_B(r)(Y − η(HY + ∂g_T/∂λ)) column by column; λ ← λ − cηYᵀg_V after ``warmup`` steps."""
+
+    r: float = 1.0
+    warmup: int = 0
+    c: float = 1.0
+
+    def __post_init__(self):
+        if not self.r > 0:
+            raise ValueError(f"ClipR.r must be > 0 (the radius of the ball Y's columns live in), got {self.r!r}")
+        if self.warmup < 0:
+            raise ValueError(f"ClipR.warmup must be ≥ 0 steps, got {self.warmup!r}")
+
+    def after(self, Y):
+        """P_B(r)(y) = y · r / max(‖y‖, r) for each column y of Y (eq. 9)."""
+        xp = array_namespace(Y)
+        norms = xp.sqrt(xp.sum(Y * Y, axis=-2, keepdims=True))
+        return Y * (self.r / xp.clip(norms, min=self.r))
+
+
+@dataclass(frozen=True)
+class ExactKStep(_Policy):
+    """No reset, no clip: Y_K = dθ_K/dλ, the hypergradient of L_V(θ_K) (the reference)."""
+
+    c: float = 1.0
+
+
+@dataclass(frozen=True)
+class Discounted(_Policy):
+    """Y_{t+1} = μY_t − η(H_t μY_t + ∂g_T/∂λ): the past forgotten at rate μ (MARTHE)."""
+
+    mu: float = 0.9
+    c: float = 1.0
+
+    def __post_init__(self):
+        if not 0 <= self.mu <= 1:
+            raise ValueError(f"Discounted.mu must be in [0, 1] (0: greedy, 1: exact), got {self.mu!r}")
+
+    def before(self, Y):
+        return self.mu * Y
+
+
+def tangent_zeros(theta, n_hypers):
+    """Y = 0 of shape (..., P, n_hypers), with θ's dtype and device."""
+    xp = array_namespace(theta)
+    return xp.zeros((*theta.shape, n_hypers), dtype=theta.dtype, device=device(theta))
+
+
+def _columns(f, Y):
+    """[f(Y[..., 0]), …, f(Y[..., k−1])] stacked back as (..., P, k)."""
+    xp = array_namespace(Y)
+    return xp.stack([f(Y[..., j]) for j in range(Y.shape[-1])], axis=-1)
+
+
+def mixed_columns(point, Y):
+    """∂g_T/∂λ in the shape of Y, (..., P, k): column j = (∂g_T/∂λ) e_j by one mixed JVP."""
+    xp = array_namespace(Y)
+    k, lam_shape = Y.shape[-1], (*Y.shape[:-2], Y.shape[-1])
+    eye = xp.eye(k, dtype=Y.dtype, device=device(Y))
+    return xp.stack([point.mixed_jvp(xp.broadcast_to(eye[j, :], lam_shape)) for j in range(k)], axis=-1)
+
+
+def tangent_step(point, Y, lr, policy=None):
+    """Y' = after(Ỹ − η(H Ỹ + ∂g_T/∂λ)), Ỹ = before(Y) (ICLR-2018 eq. 7; eq. 9 with ClipR).
+
+    Parameters
+    ----------
+    point : TrainPointLike at (θ_t, λ, sample_t)
+    Y : array (..., P, k)
+    lr : float
+        η of the SGD step θ_{t+1} = θ_t − η g_T.
+    policy : UnrollK, ClipR, ExactKStep, Discounted or None (no projection, no discount)
+
+    Returns
+    -------
+    Y' : array (..., P, k)
+    """
+    policy = policy or ExactKStep()
+    Y = policy.before(Y)
+    Y = Y - lr * (_columns(point.hvp, Y) + mixed_columns(point, Y))
+    return policy.after(Y)
+
+
+def tangent_step_momentum(point, Y, V, lr, momentum, policy=None):
+    """Tangents of momentum SGD v' = μv + g_T, θ' = θ − ηv' (state (θ, v), Y = dθ/dλ, V = dv/dλ):
+
+        V' = μV + H Y + ∂g_T/∂λ
+        Y' = Y − η V'
+
+    ``policy.before``/``after`` apply to Y only (V carries no clipping in the exact recurrence).
+
+    Returns
+    -------
+    (Y', V') : arrays (..., P, k)
+    """
+    policy = policy or ExactKStep()
+    Y = policy.before(Y)
+    V = momentum * V + _columns(point.hvp, Y) + mixed_columns(point, Y)
+    return policy.after(Y - lr * V), V
+
+
+def hypergradient(Y, g_val):
+    """Yᵀ g_V, shape (..., k): the chain rule dL_V(θ_t)/dλ = (dθ_t/dλ)ᵀ ∇L_V(θ_t) (eq. 5)."""
+    xp = array_namespace(Y, g_val)
+    return xp.sum(Y * g_val[..., None], axis=-2)
+
+
+def unroll(problem, theta, lam, samples, lr, momentum=None):
+    """K = len(samples) SGD (or momentum-SGD) steps from θ_0 = θ with Y_0 = 0: returns (θ_K, Y_K = dθ_K/dλ).
+
+    θ_{t+1} = θ_t − η g_T(θ_t, λ; s_t) (plain), or v_{t+1} = μv_t + g_T, θ_{t+1} = θ_t − η v_{t+1} with
+    v_0 = 0 (``momentum`` = μ). The exact K-step reference: no reset, no clip.
+    """
+    Y = tangent_zeros(theta, lam.shape[-1])
+    v, V = 0.0 * theta, 0.0 * Y
+    for sample in samples:
+        point = problem.at(theta, lam, sample)
+        if momentum is None:
+            Y = tangent_step(point, Y, lr)
+            theta = theta - lr * point.grad
+        else:
+            Y, V = tangent_step_momentum(point, Y, V, lr, momentum)
+            v = momentum * v + point.grad
+            theta = theta - lr * v
+    return theta, Y
