@@ -432,6 +432,26 @@ class TrainPoint:
                 out = out + u[block.offset + j] * col
         return out
 
+    def jvp(self, v, u):
+        """H v + (∂g_T/∂λ) u = d/dε g_T(θ + εv, λ + εu): one R-sweep seeded in θ with v and at the noise
+        levels with T u (a forward-mode tangent column costs one sweep, not two)."""
+        net, xp = self.net, self.xp
+        if self.check:
+            chk.check_shape(v, (net.n_params,), "v")
+            chk.check_shape(u, (net.n_hypers,), "u")
+        Rp, Rbn = net._split(v)
+        Rsigma = net.blocks["noise"].per_layer(u) if "noise" in net.blocks else None
+        Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, Rsigma=Rsigma)
+        out = self._flat_with_l2(self.sweep, [RW for RW, _ in Rp], Rg_params, Rg_bn)
+        if "l2" in net.blocks:  # (∂g_W_l/∂λ_l) u_l = u_l W_l
+            ul = net.blocks["l2"].per_layer(u)
+            out = out + net._flat(xp, [(ui * W, None) for ui, W in zip(ul, self.Ws)], None, self.theta)
+        if "keep" in net.blocks:
+            block = net.blocks["keep"]
+            for j, col in enumerate(self._keep_columns()):
+                out = out + u[block.offset + j] * col
+        return out
+
     def _keep_columns(self):
         """J_j = (g_T(p₊) − g_T(p₋)) / (p₊ − p₋) per keep entry j, masks from the same uniforms U.
 

@@ -18,6 +18,7 @@ from hyperreg.hypergrad import greedy, unroll1_gtgv
 
 MODES = ["per-layer", "tied", None]
 KINK_MARGIN = 1e-3  # ReLU-like inputs closer than this to 0 could flip under the FD step
+BN_MIN_VAR = 1e-2  # batch variances near BN's ε make the function nearly singular: FD is meaningless there
 
 
 @dataclass
@@ -62,12 +63,26 @@ def make_case(be, arch, dtype="float64") -> Case:
     case = Case(net, theta, lam, X, y, net.sample_noise(batch, rng), rng)
     if arch["activation"] != "tanh":
         assume(kink_distance(case) > KINK_MARGIN)
+    if arch["batchnorm"]:
+        assume(bn_min_variance(case) > BN_MIN_VAR)
     return case
 
 
-def kink_distance(c: Case) -> float:
-    """Smallest |activation input| over hidden units (ReLU kinks are where FD is meaningless)."""
+def bn_min_variance(c: Case) -> float:
+    """Smallest batch variance entering a batch-norm layer (s = (var + ε)^(−½) blows up below ~ε)."""
     sw = c.net.at(c.theta, c.lam, c.X, c.y, c.noise).sweep
+    return float(min(np.min(host(c.net.backend, layer.bn[1])) ** -2 for layer in sw.layers[:-1]))
+
+
+def kink_distance(c: Case, theta=None, X=None, y=None, validation=False) -> float:
+    """Smallest |activation input| over hidden units (ReLU kinks are where FD is meaningless), at the
+    case's training point or at (θ, X) without noise (a validation forward)."""
+    theta = c.theta if theta is None else theta
+    if validation:
+        L = c.net.n_layers
+        sw = c.net._sweep(theta, X, y, [None] * L, [None] * L, [None] * L)
+    else:
+        sw = c.net.at(theta, c.lam, c.X, c.y, c.noise).sweep
     dists = [np.inf]
     for l, layer in enumerate(sw.layers[:-1]):
         a = layer.a if sw.bn_params is None else sw.bn_params[l][0] * layer.bn[2] + sw.bn_params[l][1]
@@ -163,6 +178,10 @@ def test_greedy_is_the_derivative_of_the_one_step_validation_loss(backend, arch,
     assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
     Xv, yv = c.rng.normal(c.X.shape), c.rng.integers(c.net.sizes[-1], c.X.shape[0])
     lr = 0.3
+    if arch["activation"] != "tanh":  # the one-step validation loss runs at θ' = θ − η g_T on (Xv, yv)
+        theta1 = c.theta - lr * c.net.train_grad(c.theta, c.lam, c.X, c.y, c.noise)
+        for theta_v in (c.theta, theta1):
+            assume(kink_distance(c, theta_v, Xv, yv, validation=True) > KINK_MARGIN)
     h = greedy(c.net, c.theta, c.lam, (c.X, c.y), c.noise, (Xv, yv), lr, fast=fast)
     u = smooth_hyper_direction(c)
     if fast:  # the fast variant: −η (∂g/∂λ)ᵀ ∇L_V(θ) = d/dλ of the linearised L_V(θ) − η g_Vᵀ g_T
@@ -177,3 +196,18 @@ def test_greedy_is_the_derivative_of_the_one_step_validation_loss(backend, arch,
             return host(backend, c.net.val_loss(theta1, Xv, yv))
         fd = central(one_step_val, c.lam, u)
     assert_close(backend, h @ u, fd, norm(backend, h) + 1, what="greedy")
+
+
+@given(arch=architectures())
+def test_joint_jvp_is_hvp_plus_mixed_jvp_in_one_sweep(backend, arch):
+    c = make_case(backend, arch)
+    v = unit(backend, c.rng, c.net.n_params)
+    u = c.rng.normal((c.net.n_hypers,))
+    pt = c.net.at(c.theta, c.lam, c.X, c.y, c.noise)
+    both = pt.jvp(v, u)
+    assert_close(backend, both, pt.hvp(v) + pt.mixed_jvp(u), norm(backend, both) + 1, tol=1e-10, what="jvp")
+    if c.net.n_hypers and set(c.net.blocks) != {"keep"}:
+        u = smooth_hyper_direction(c)
+        fd = central(lambda s: host(backend, c.net.train_grad(c.theta + s * v, c.lam + s * u, c.X, c.y, c.noise)),
+                     0.0, 1.0)
+        assert_close(backend, pt.jvp(v, u), fd, norm(backend, both) + 1, what="jvp vs FD in (θ, λ)")
