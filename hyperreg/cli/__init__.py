@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["demo", "bench"]
+SUBCOMMANDS = ["demo", "bench", "quadratic"]
 
 
 class CLIError(Exception):

@@ -131,32 +131,41 @@ def run_table1(problem, methods=DEFAULT_METHODS, lrs=(1e-3, 1e-4), steps=(20_000
                lam0=0.0, theta0="zero", record_every=100):
     """Every method on the same batched problems: {"lam_star": (n,), "methods": {name: {...}}}."""
     parsed = [parse_method(m, c) for m in methods]
-    results = {p.name: run_method(problem, p, lrs, steps, c, lam0, theta0, record_every) for p in parsed}
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging problem turns NaN; its row alone
+        results = {p.name: run_method(problem, p, lrs, steps, c, lam0, theta0, record_every) for p in parsed}
     return {"lam_star": problem.backend.to_numpy(problem.lam_star)[..., 0], "methods": results}
 
 
 def summary_rows(result):
-    """(method, ΔL_V1 %, |λ1 − λ*|, ΔL_V2 %, |λ2 − λ*|) averaged over problems."""
+    """(method, ΔL_V1 %, |λ1 − λ*|, ΔL_V2 %, |λ2 − λ*|, n diverged), averaged over the problems that
+    stayed finite (NaN if none did)."""
     lam_star = result["lam_star"]
     rows = []
     for name, r in result["methods"].items():
+        ok = np.isfinite(r["lam_phase2"]) & np.isfinite(r["dLV_phase2"])
         row = [name]
         for phase in (1, 2):
-            row += [100 * float(np.mean(r[f"dLV_phase{phase}"])),
-                    float(np.mean(np.abs(r[f"lam_phase{phase}"] - lam_star)))]
-        rows.append(tuple(row))
+            row += [100 * _mean(r[f"dLV_phase{phase}"][ok]), _mean(np.abs(r[f"lam_phase{phase}"] - lam_star)[ok])]
+        rows.append((*row, int(np.sum(~ok))))
     return rows
+
+
+def _mean(x):
+    return float(np.mean(x)) if x.size else float("nan")
 
 
 def format_table(result, paper=True):
     """Table 1 as text: ours beside the paper's where the paper has the method."""
     head = f"{'method':16s} {'ΔL_V(θ1)':>10s} {'|λ1−λ*|':>9s} {'ΔL_V(θ2)':>10s} {'|λ2−λ*|':>9s}"
     lines = [head + ("   paper: ΔL_V1 |λ1−λ*| ΔL_V2 |λ2−λ*|" if paper else "")]
-    for name, d1, e1, d2, e2 in summary_rows(result):
+    n = len(result["lam_star"])
+    for name, d1, e1, d2, e2, diverged in summary_rows(result):
         line = f"{name:16s} {d1:+9.2f}% {e1:9.3f} {d2:+9.2f}% {e2:9.3f}"
         if paper and name in PAPER_TABLE1:
             p = PAPER_TABLE1[name]
             line += f"   {p[0]:+5.2f}% {p[1]:7.3f} {p[2]:+5.2f}% {p[3]:7.3f}"
+        if diverged:
+            line += f"   (diverged on {diverged}/{n} problems: hyper lr too large for this estimator)"
         lines.append(line)
     return "\n".join(lines)
 
