@@ -205,7 +205,9 @@ class HOAG:
     Attributes
     ----------
     max_iter : int            outer iterations
-    tol_schedule : str        ε_k = max(tol_start · s(k), tol_floor), s: quadratic 1/k², cubic 1/k³, exp. 0.9^(k−1)
+    tol_schedule : str        ε_k = max(tol_start · s(k), tol_floor), s(k): 1/k², 1/k³ or 0.9^(k−1);
+                              relative, as in the reference: ‖g_T‖_∞ ≤ ε_k ‖g_T(θ₀, λ₀)‖_∞ and the CG residual
+                              ≤ ε_k ‖∇_θ L_V‖ (so the schedule does not depend on the loss's scale)
     tol_start, tol_floor      ε₁ and the floor of ε_k
     bounds : (float, float)   the box for log λ (natural log), the projection P
     solver : str              "cg" or "neumann" for H q = ∇_θ L_V
@@ -320,10 +322,11 @@ def hoag(problem, lam0, settings: HOAG = HOAG(), theta0=None, sample=None, val_s
     lam = xp.clip(lam0, min=math.exp(settings.bounds[0]), max=math.exp(settings.bounds[1]))
     theta = problem.zeros_theta() if theta0 is None else theta0
     q, L, scale, prev, t0 = None, None, 1.0, None, time.perf_counter()
+    g0 = float(xp.max(xp.abs(problem.at(theta, lam, sample).grad)))  # host read: the inner tolerance's unit
     out = HOAGResult(theta, lam, math.inf)
     for k in range(1, settings.max_iter + 1):
         tol = settings.tol(k, scale)
-        theta, nit = inner_solve(problem, theta, lam, sample, tol, settings.inner_maxiter)
+        theta, nit = inner_solve(problem, theta, lam, sample, tol * g0, settings.inner_maxiter)
         val = float(val_loss(problem, theta, lam, val_sample))  # host read: one per outer iteration
         out.inner_iterations += nit
         entry = {"iteration": k, "lam": [float(v) for v in be.to_numpy(lam)], "val_loss": val, "tol": tol,
