@@ -166,6 +166,8 @@ def test_mixed_and_mixed_jvp_are_transposes(backend, arch):
 @given(arch=architectures(dropout=False))
 def test_val_grad_matches_finite_differences(backend, arch):
     c = make_case(backend, arch)
+    if arch["activation"] != "tanh":  # the validation forward has no noise: its own kinks
+        assume(kink_distance(c, c.theta, c.X, c.y, validation=True) > KINK_MARGIN)
     w = unit(backend, c.rng, c.net.n_params)
     g = c.net.val_grad(c.theta, c.X, c.y)
     fd = central(lambda t: host(backend, c.net.val_loss(t, c.X, c.y)), c.theta, w)

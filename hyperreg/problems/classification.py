@@ -90,5 +90,11 @@ class MLPProblem:
     def val_loss(self, theta, val_sample):
         return self.net.val_loss(theta, val_sample.X, val_sample.y, check=False)
 
+    def val_error(self, theta, val_sample):
+        """Fraction of misclassified examples in the validation sample (batch norm: running stats if kept)."""
+        xp = array_namespace(theta)
+        pred = self.net.predict(theta, val_sample.X)
+        return xp.mean(xp.astype(pred != val_sample.y, theta.dtype))
+
     def val_grad(self, theta, val_sample):
         return self.net.val_grad(theta, val_sample.X, val_sample.y, check=False)

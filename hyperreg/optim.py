@@ -1,0 +1,213 @@
+"""Optimizers on flat arrays, learning-rate schedules, and hyperparameter parametrizations.
+
+Optimizers are frozen dataclasses of settings with a functional state:
+``state = opt.init(x)``; ``x, state = opt.step(x, grad, state, t)`` (t counts from 0).
+The same classes serve θ and the hyperparameters (in their unconstrained parametrization φ).
+
+Parametrizations keep λ valid while the hyper-optimizer moves φ freely:
+    log     λ = exp(φ)               dλ/dφ = λ              (L2 strength, noise std)
+    logit   λ = 1 / (1 + exp(−φ))    dλ/dφ = λ (1 − λ)      (keep-probability)
+so ∂L_V/∂φ = ∂L_V/∂λ · dλ/dφ, and bounds on λ become bounds on φ (a projection by clipping).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from array_api_compat import array_namespace
+
+from . import _checks as chk
+
+# --- learning-rate schedules: η_t ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constant:
+    """η_t = lr."""
+
+    lr: float
+
+    def __call__(self, t: int) -> float:
+        return self.lr
+
+
+@dataclass(frozen=True)
+class StepDecay:
+    """η_t = lr · factor^⌊t / every⌋."""
+
+    lr: float
+    every: int
+    factor: float = 0.1
+
+    def __call__(self, t: int) -> float:
+        return self.lr * self.factor ** (t // self.every)
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """η_t = lr · gamma^t."""
+
+    lr: float
+    gamma: float
+
+    def __call__(self, t: int) -> float:
+        return self.lr * self.gamma**t
+
+
+@dataclass(frozen=True)
+class Annealed:
+    """η_t = lr for t < start, then decays linearly to lr · final at ``end`` and stays there.
+
+    Luketina et al. (2016, §4) train with "an annealed ADAM learning rate schedule" without its
+    formula; this is the linear annealing of their code's era, with start/end in steps."""
+
+    lr: float
+    start: int
+    end: int
+    final: float = 0.0
+
+    def __call__(self, t: int) -> float:
+        if t < self.start:
+            return self.lr
+        frac = min(1.0, (t - self.start) / max(1, self.end - self.start))
+        return self.lr * (1 - frac * (1 - self.final))
+
+
+def as_schedule(lr):
+    """A float becomes ``Constant(lr)``; a callable t → η is used as is."""
+    if callable(lr):
+        return lr
+    return Constant(chk.check_scalar(lr, "lr", low=0))  # 0 freezes: a legitimate control
+
+
+# --- optimizers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SGD:
+    """x ← x − η_t g."""
+
+    lr: object = 0.1
+
+    def init(self, x):
+        return ()
+
+    def step(self, x, g, state, t):
+        return x - as_schedule(self.lr)(t) * g, state
+
+
+@dataclass(frozen=True)
+class Momentum:
+    """v ← μ v + g,  x ← x − η_t v  (heavy ball; the form whose tangent ``hypergrad.forward`` propagates)."""
+
+    lr: object = 0.1
+    mu: float = 0.9
+
+    def init(self, x):
+        return (array_namespace(x).zeros_like(x),)
+
+    def step(self, x, g, state, t):
+        (v,) = state
+        v = self.mu * v + g
+        return x - as_schedule(self.lr)(t) * v, (v,)
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Kingma & Ba (2015): m ← β₁m + (1−β₁)g, s ← β₂s + (1−β₂)g², x ← x − η_t m̂ / (√ŝ + ε)."""
+
+    lr: object = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def init(self, x):
+        xp = array_namespace(x)
+        return (xp.zeros_like(x), xp.zeros_like(x))
+
+    def step(self, x, g, state, t):
+        xp = array_namespace(x)
+        m, s = state
+        m = self.beta1 * m + (1 - self.beta1) * g
+        s = self.beta2 * s + (1 - self.beta2) * (g * g)
+        mhat = m / (1 - self.beta1 ** (t + 1))
+        shat = s / (1 - self.beta2 ** (t + 1))
+        return x - as_schedule(self.lr)(t) * mhat / (xp.sqrt(shat) + self.eps), (m, s)
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(name: str, lr, **kw):
+    """``make_optimizer("adam", 1e-3)``; names: sgd, momentum, adam."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    return OPTIMIZERS[name](lr=lr, **kw)
+
+
+# --- hyperparameter parametrizations ------------------------------------------------------------------
+
+DEFAULT_BOUNDS = {"l2": (1e-8, 10.0), "noise": (1e-6, 10.0), "keep": (0.05, 0.999)}
+
+
+@dataclass(frozen=True)
+class Parametrization:
+    """Per-entry transforms λ ↔ φ (``"log"``, ``"logit"`` or ``"identity"``) and natural-unit bounds.
+
+    Built for a model with ``Parametrization.for_names(hyper_names)``: ``l2*`` and ``noise*`` are log,
+    ``keep*`` logit, anything else identity.
+    """
+
+    kinds: tuple
+    lower: tuple
+    upper: tuple
+    names: tuple = field(default=())
+
+    @classmethod
+    def for_names(cls, names, bounds=None):
+        bounds = {**DEFAULT_BOUNDS, **(bounds or {})}
+        kinds, lower, upper = [], [], []
+        for n in names:
+            base = n.split("[")[0]
+            kinds.append({"l2": "log", "noise": "log", "keep": "logit"}.get(base, "identity"))
+            lo, hi = bounds.get(n, bounds.get(base, (-math.inf, math.inf)))
+            if not lo < hi:
+                raise ValueError(f"bounds for {n!r} must satisfy lower < upper, got ({lo}, {hi})")
+            lower.append(float(lo))
+            upper.append(float(hi))
+        return cls(tuple(kinds), tuple(lower), tuple(upper), tuple(names))
+
+    def _masks(self, like):
+        xp = array_namespace(like)
+
+        def mask(kind):
+            return xp.asarray([k == kind for k in self.kinds], dtype=like.dtype, device=like.device)
+
+        return xp, mask("log"), mask("logit")
+
+    def clip(self, lam):
+        """Project λ onto its bounds."""
+        xp = array_namespace(lam)
+        lo = xp.asarray(self.lower, dtype=lam.dtype, device=lam.device)
+        hi = xp.asarray(self.upper, dtype=lam.dtype, device=lam.device)
+        return xp.minimum(xp.maximum(lam, lo), hi)
+
+    def to_phi(self, lam):
+        """φ = log λ, logit λ or λ, after clipping λ to its bounds (so φ is finite)."""
+        xp, is_log, is_logit = self._masks(lam)
+        lam = self.clip(lam)
+        safe = xp.where(is_log + is_logit > 0, lam, xp.ones_like(lam))
+        safe_q = xp.where(is_logit > 0, 1 - lam, xp.ones_like(lam))
+        return is_log * xp.log(safe) + is_logit * (xp.log(safe) - xp.log(safe_q)) + (1 - is_log - is_logit) * lam
+
+    def to_lam(self, phi):
+        """λ(φ), clipped to the bounds."""
+        xp, is_log, is_logit = self._masks(phi)
+        lam = is_log * xp.exp(phi) + is_logit / (1 + xp.exp(-phi)) + (1 - is_log - is_logit) * phi
+        return self.clip(lam)
+
+    def grad_phi(self, lam, grad_lam):
+        """∂/∂φ = ∂/∂λ · dλ/dφ with dλ/dφ = λ (log), λ(1−λ) (logit), 1 (identity)."""
+        xp, is_log, is_logit = self._masks(lam)
+        return grad_lam * (is_log * lam + is_logit * lam * (1 - lam) + (1 - is_log - is_logit))

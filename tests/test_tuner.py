@@ -1,0 +1,116 @@
+"""The online loop: determinism, hyper-step cadence, divergence reported, forward tangents exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hyperreg
+from hyperreg import DivergenceError
+from hyperreg.hypergrad.forward import unroll
+from hyperreg.optim import SGD, Adam, Momentum
+from hyperreg.problems import MLPProblem
+from hyperreg.tuner import Fixed, Greedy, Tuner, parse_method
+
+
+def problem(be, batch=8, **kw):
+    kw.setdefault("l2", "per-layer")
+    kw.setdefault("noise", "tied")
+    net = hyperreg.MLP([5, 6, 3], activation="tanh", backend=be, **kw)
+    rng = be.rng(0)
+    X, Xv = rng.normal((40, 5)), rng.normal((20, 5))
+    y = be.asarray((be.to_numpy(X[:, 0]) > 0).astype(np.int64) + (be.to_numpy(X[:, 1]) > 1))
+    yv = be.asarray((be.to_numpy(Xv[:, 0]) > 0).astype(np.int64))
+    return MLPProblem(net, X, y, Xv, yv, batch_size=batch), net
+
+
+def run(prob, net, method="greedy", steps=30, seed=0, **kw):
+    kw.setdefault("log_every", 10)
+    tuner = Tuner(prob, method, seed=seed, **kw)
+    return tuner, tuner.run(net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1), steps)
+
+
+def test_runs_are_bit_identical_for_equal_seeds(backend):
+    prob, net = problem(backend)
+    a, b = run(prob, net, seed=3)[1], run(prob, net, seed=3)[1]
+    np.testing.assert_array_equal(backend.to_numpy(a.theta), backend.to_numpy(b.theta))
+    np.testing.assert_array_equal(backend.to_numpy(a.lam), backend.to_numpy(b.lam))
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in a.history]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in b.history]
+    c = run(prob, net, seed=4)[1]
+    assert not np.array_equal(backend.to_numpy(a.theta), backend.to_numpy(c.theta))
+
+
+def test_history_records_every_interval(numpy_backend):
+    prob, net = problem(numpy_backend)
+    _, res = run(prob, net, steps=25, log_every=10)
+    assert [r["step"] for r in res.history] == [10, 20, 25]
+    rec = res.history[-1]
+    assert set(rec) >= {"step", "lambda", "train_loss", "val_loss", "val_error", "seconds"}
+    assert list(rec["lambda"]) == list(net.hyper_names)
+    assert 0 <= rec["val_error"] <= 1 and rec["train_loss"] > 0
+
+
+def test_fixed_keeps_lambda_and_greedy_moves_it_every_k(numpy_backend):
+    prob, net = problem(numpy_backend)
+    lam0 = net.hypers_dict(net.init_hypers(l2=1e-3, noise=0.1))
+    tuner, res = run(prob, net, "fixed")
+    assert res.history[-1]["lambda"] == pytest.approx(lam0, rel=1e-12)
+    assert res.state.hyper_steps == 0
+    tuner, res = run(prob, net, "greedy", steps=30, every=4, warmup=6)
+    assert res.state.hyper_steps == len([t for t in range(30) if t >= 6 and (t + 1 - 6) % 4 == 0])
+    assert res.history[-1]["lambda"] != pytest.approx(lam0, rel=1e-6)
+
+
+@pytest.mark.parametrize("momentum", [None, 0.8])
+def test_forward_tangent_in_the_tuner_is_the_exact_unrolled_one(numpy_backend, momentum):
+    """With a zero hyper learning rate λ stays put, and the tuner's Y must equal ``unroll``'s."""
+    prob, net = problem(numpy_backend)
+    opt = SGD(0.05) if momentum is None else Momentum(0.05, mu=momentum)
+    tuner = Tuner(prob, "exact", optimizer=opt, hyper_optimizer=SGD(0.0), seed=5, log_every=100)
+    theta0, lam0 = net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1)
+    res = tuner.run(theta0, lam0, 6)
+    rng = numpy_backend.rng(5)
+    samples = [prob.sample(rng) for _ in range(6)]
+    theta, Y = unroll(prob, theta0, lam0, samples, 0.05, momentum=momentum)
+    np.testing.assert_allclose(res.theta, theta, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.state.tangent, Y, rtol=1e-10, atol=1e-14)
+
+
+def test_divergence_is_reported_with_step_and_lambda(numpy_backend):
+    prob, net = problem(numpy_backend)
+    tuner = Tuner(prob, "greedy", optimizer=SGD(1e6), log_every=2, seed=0)
+    with pytest.raises(DivergenceError, match=r"diverged at step \d+.*λ = \{'l2\[0\]'") as info:
+        tuner.run(net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1), 200)
+    assert info.value.step is not None and "l2[0]" in info.value.lam
+    assert isinstance(info.value.history, list)
+
+
+def test_adam_with_forward_methods_is_refused(numpy_backend):
+    prob, _ = problem(numpy_backend)
+    with pytest.raises(ValueError, match="SGD or momentum"):
+        Tuner(prob, "clip5", optimizer=Adam(1e-3))
+
+
+@pytest.mark.parametrize("name,expected", [("fixed", Fixed()), ("greedy", Greedy()), ("greedy-fast", Greedy(True))])
+def test_parse_method(name, expected):
+    assert parse_method(name) == expected
+    assert parse_method("unroll5").K == 5 and parse_method("clip2.5").r == 2.5
+
+
+def test_parse_method_refuses_unknown():
+    with pytest.raises(ValueError, match="method must be"):
+        parse_method("bayesopt")
+    with pytest.raises(ValueError):
+        Tuner(problem(hyperreg.get_backend("numpy"))[0], "greedy", every=0)
+
+
+def test_gradient_free_methods_propose_lambda(numpy_backend):
+    prob, net = problem(numpy_backend)
+
+    class Double:  # a toy schedule: doubles λ every 10 steps
+        def propose(self, tuner, st, point):
+            return st.lam * 2 if st.step % 10 == 9 else None
+
+    _, res = run(prob, net, Double(), steps=30)
+    assert res.history[-1]["lambda"]["l2[0]"] == pytest.approx(8e-3)
