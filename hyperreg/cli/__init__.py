@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["demo", "bench", "quadratic"]
+SUBCOMMANDS = ["demo", "bench", "quadratic", "hoag"]
 
 
 class CLIError(Exception):
