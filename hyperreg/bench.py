@@ -152,8 +152,8 @@ def make_case(backend, sizes, batch, dtype, seed=0):
     y, yv = rng.integers(n_out, batch), rng.integers(n_out, batch)
     scale = 1e-3  # a small tangent: a plausible Y after a few steps
 
-    def tangent(net):
-        return rng.normal((net.n_params, net.n_hypers), dtype) * scale
+    def tangent(net):  # column-contiguous (n_params, K), the layout hypergrad.forward keeps Y in
+        return backend.xp.matrix_transpose(rng.normal((net.n_hypers, net.n_params), dtype) * scale)
 
     return Case(backend, tuple(sizes), batch, dtype, nets[0], nets[1], theta,
                 nets[0].init_hypers(l2=1e-3), nets[1].init_hypers(l2=1e-3, noise=0.1),

@@ -366,8 +366,16 @@ class TrainPoint:
         drop = self._drop(self.keep)
         self.sweep = net._sweep(theta, X, y, self.sigma, eps or [None] * L, drop)
         self.Ws = [W for W, _ in self.sweep.params]
-        self.loss = self.sweep.loss + (l2_penalty(xp, self.Ws, self.l2) if self.l2 is not None else 0.0)
+        self._loss = None
         self.grad = self._flat_with_l2(self.sweep, self.Ws)
+
+    @property
+    def loss(self):
+        """L_T = CE + Σ λ_l/2 ‖W_l‖² (the penalty is summed only when the loss is read)."""
+        if self._loss is None:
+            penalty = l2_penalty(self.xp, self.Ws, self.l2) if self.l2 is not None else 0.0
+            self._loss = self.sweep.loss + penalty
+        return self._loss
 
     def _drop(self, keep):
         if keep is None:
@@ -375,12 +383,13 @@ class TrainPoint:
         return [dropout_scale(self.xp, U, p) for U, p in zip(self.uniform, keep)]
 
     def _flat_with_l2(self, sw, Ws, g_params=None, g_bn=None):
-        """Flatten the sweep's gradients adding the L2 term λ_l W_l (Ws: the W or RW to multiply)."""
+        """Flatten gradients adding the L2 term λ_l W_l (Ws: the W, or the RW of an R-sweep).
+
+        The gradient arrays are fresh products of this point's sweeps, so λ_l W_l is added in place."""
         g_params = sw.g_params if g_params is None else g_params
         g_bn = sw.g_bn if g_bn is None else g_bn
         if self.l2 is not None and Ws is not None:
-            g_params = [(_add(gW, None if W is None else lam * W), gb)
-                        for (gW, gb), W, lam in zip(g_params, Ws, self.l2)]
+            g_params = [(_add_scaled(gW, lam, W), gb) for (gW, gb), W, lam in zip(g_params, Ws, self.l2)]
         return self.net._flat(self.xp, g_params, g_bn, self.theta)
 
     def hvp(self, v):
@@ -404,7 +413,8 @@ class TrainPoint:
             parts.append(net.blocks["l2"].gather(xp, l2_mixed(xp, self.Ws, vW), v))
         if "noise" in net.blocks:
             Rp, Rbn = net._split(v)
-            _, _, Rg_in = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, need_input_grad=range(net.n_layers))
+            _, _, Rg_in = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, need_input_grad=range(net.n_layers),
+                                 need_param_grads=False)  # only R{g_h̃} is read: skip Rg_W, Rg_b
             per_layer = [xp.sum(Rg * e) for Rg, e in zip(Rg_in, self.eps)]
             parts.append(net.blocks["noise"].gather(xp, per_layer, v))
         if "keep" in net.blocks:
@@ -434,22 +444,29 @@ class TrainPoint:
 
     def jvp(self, v, u):
         """H v + (∂g_T/∂λ) u = d/dε g_T(θ + εv, λ + εu): one R-sweep seeded in θ with v and at the noise
-        levels with T u (a forward-mode tangent column costs one sweep, not two)."""
+        levels with T u (a forward-mode tangent column costs one sweep, not two).
+
+        ``u`` is a direction of shape (n_hypers,), or an int j standing for the unit vector e_j: then
+        only the seeds e_j touches are set (an L2 column seeds no noise level and pays no extra matmul)."""
         net, xp = self.net, self.xp
         if self.check:
             chk.check_shape(v, (net.n_params,), "v")
-            chk.check_shape(u, (net.n_hypers,), "u")
+            if not isinstance(u, int):
+                chk.check_shape(u, (net.n_hypers,), "u")
         Rp, Rbn = net._split(v)
-        Rsigma = net.blocks["noise"].per_layer(u) if "noise" in net.blocks else None
-        Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, Rsigma=Rsigma)
+        per_layer = {kind: _seeds(block, u, xp, v) for kind, block in net.blocks.items()}
+        Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, Rsigma=per_layer.get("noise"))
         out = self._flat_with_l2(self.sweep, [RW for RW, _ in Rp], Rg_params, Rg_bn)
-        if "l2" in net.blocks:  # (∂g_W_l/∂λ_l) u_l = u_l W_l
-            ul = net.blocks["l2"].per_layer(u)
-            out = out + net._flat(xp, [(ui * W, None) for ui, W in zip(ul, self.Ws)], None, self.theta)
+        if per_layer.get("l2") is not None:  # (∂g_W_l/∂λ_l) u_l = u_l W_l
+            terms = [(None if ul is None else ul * W, None) for ul, W in zip(per_layer["l2"], self.Ws)]
+            out = out + net._flat(xp, terms, None, self.theta)
         if "keep" in net.blocks:
             block = net.blocks["keep"]
             for j, col in enumerate(self._keep_columns()):
-                out = out + u[block.offset + j] * col
+                if isinstance(u, int):
+                    out = out + col if u == block.offset + j else out
+                else:
+                    out = out + u[block.offset + j] * col
         return out
 
     def _keep_columns(self):
@@ -473,5 +490,22 @@ class TrainPoint:
         return self._keep_cols
 
 
-def _add(a, b):
-    return a if b is None else (b if a is None else a + b)
+def _seeds(block, u, xp, like):
+    """T u restricted to ``block``: per-layer seeds (0-d arrays), None where zero. For an int u = j
+    (the unit vector e_j) only the layers that read entry j get a seed of 1, structurally."""
+    if not isinstance(u, int):
+        return block.per_layer(u)
+    if not block.offset <= u < block.offset + block.size:
+        return None
+    one = xp.ones((), dtype=like.dtype, device=device(like))
+    return [one if block.offset + j == u else None for j in block.layer_index]
+
+
+def _add_scaled(g, lam, W):
+    """g + λ W, in place into g (a fresh gradient array owned by the caller); None stands for zero."""
+    if W is None:
+        return g
+    if g is None:
+        return lam * W
+    g += lam * W
+    return g

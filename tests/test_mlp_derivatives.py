@@ -213,3 +213,15 @@ def test_joint_jvp_is_hvp_plus_mixed_jvp_in_one_sweep(backend, arch):
         fd = central(lambda s: host(backend, c.net.train_grad(c.theta + s * v, c.lam + s * u, c.X, c.y, c.noise)),
                      0.0, 1.0)
         assert_close(backend, pt.jvp(v, u), fd, norm(backend, both) + 1, what="jvp vs FD in (θ, λ)")
+
+
+@given(arch=architectures())
+def test_jvp_with_an_index_is_the_unit_direction(backend, arch):
+    c = make_case(backend, arch)
+    assume(c.net.n_hypers > 0)
+    v = unit(backend, c.rng, c.net.n_params)
+    pt = c.net.at(c.theta, c.lam, c.X, c.y, c.noise)
+    eye = host(backend, backend.xp.eye(c.net.n_hypers, dtype=c.net.dtype))
+    for j in range(c.net.n_hypers):
+        dense = pt.jvp(v, backend.asarray(eye[j]))
+        assert_close(backend, pt.jvp(v, j), dense, norm(backend, dense) + 1, tol=1e-12, what=f"jvp(v, {j})")

@@ -98,15 +98,24 @@ class Discounted(_Policy):
 
 
 def tangent_zeros(theta, n_hypers):
-    """Y = 0 of shape (..., P, n_hypers), with θ's dtype and device."""
+    """Y = 0 of shape (..., P, n_hypers), with θ's dtype and device (column-contiguous: see ``_stack_columns``)."""
     xp = array_namespace(theta)
-    return xp.zeros((*theta.shape, n_hypers), dtype=theta.dtype, device=device(theta))
+    zeros = xp.zeros((*theta.shape[:-1], n_hypers, theta.shape[-1]), dtype=theta.dtype, device=device(theta))
+    return xp.matrix_transpose(zeros)
+
+
+def _stack_columns(xp, cols):
+    """Columns (..., P) → Y (..., P, k) stored column-contiguous: the transposed view of a (..., k, P)
+    buffer. Each column Y[..., j] is then a contiguous vector, so the sweeps it seeds run on BLAS-ready
+    blocks (a strided column makes NumPy's matmul fall back to its slow loop), and the stack writes
+    contiguously. Elementwise updates of Y keep this layout."""
+    return xp.matrix_transpose(xp.stack(cols, axis=-2))
 
 
 def _columns(f, Y):
     """[f(Y[..., 0]), …, f(Y[..., k−1])] stacked back as (..., P, k)."""
     xp = array_namespace(Y)
-    return xp.stack([f(Y[..., j]) for j in range(Y.shape[-1])], axis=-1)
+    return _stack_columns(xp, [f(Y[..., j]) for j in range(Y.shape[-1])])
 
 
 def mixed_columns(point, Y):
@@ -114,7 +123,17 @@ def mixed_columns(point, Y):
     xp = array_namespace(Y)
     k, lam_shape = Y.shape[-1], (*Y.shape[:-2], Y.shape[-1])
     eye = xp.eye(k, dtype=Y.dtype, device=device(Y))
-    return xp.stack([point.mixed_jvp(xp.broadcast_to(eye[j, :], lam_shape)) for j in range(k)], axis=-1)
+    return _stack_columns(xp, [point.mixed_jvp(xp.broadcast_to(eye[j, :], lam_shape)) for j in range(k)])
+
+
+def _hvp_plus_mixed(point, Y):
+    """H Y + ∂g_T/∂λ, column by column: column j is the directional derivative of g_T along
+    (Y[..., j], e_j) — one joint sweep where the point offers ``jvp`` (the MLP's R-sweep seeded in θ
+    and at the noise levels at once), else one ``hvp`` and one ``mixed_jvp``."""
+    if not hasattr(point, "jvp"):
+        return _columns(point.hvp, Y) + mixed_columns(point, Y)
+    xp = array_namespace(Y)
+    return _stack_columns(xp, [point.jvp(Y[..., j], j) for j in range(Y.shape[-1])])  # j: the unit vector e_j
 
 
 def tangent_step(point, Y, lr, policy=None):
@@ -134,7 +153,7 @@ def tangent_step(point, Y, lr, policy=None):
     """
     policy = policy or ExactKStep()
     Y = policy.before(Y)
-    Y = Y - lr * (_columns(point.hvp, Y) + mixed_columns(point, Y))
+    Y = Y - lr * _hvp_plus_mixed(point, Y)
     return policy.after(Y)
 
 
@@ -152,7 +171,7 @@ def tangent_step_momentum(point, Y, V, lr, momentum, policy=None):
     """
     policy = policy or ExactKStep()
     Y = policy.before(Y)
-    V = momentum * V + _columns(point.hvp, Y) + mixed_columns(point, Y)
+    V = momentum * V + _hvp_plus_mixed(point, Y)
     return policy.after(Y - lr * V), V
 
 

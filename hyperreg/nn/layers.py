@@ -52,10 +52,12 @@ def dense_rforward(xp, h, W, Rh, RW, Rb):
     return _sum(_mm(Rh, W), _mm(h, RW), Rb)
 
 
-def dense_rbackward(xp, h, W, g_a, Rh, RW, Rg_a, need_g_h=True):
-    """Rg_W = Rhᵀ g_a + hᵀ Rg_a,  Rg_b = Σ Rg_a,  Rg_h = Rg_a Wᵀ + g_a RWᵀ."""
-    Rg_W = _sum(_mm(None if Rh is None else Rh.T, g_a), _mm(h.T, Rg_a))
-    Rg_b = None if Rg_a is None else xp.sum(Rg_a, axis=0)
+def dense_rbackward(xp, h, W, g_a, Rh, RW, Rg_a, need_g_h=True, need_g_params=True):
+    """Rg_W = Rhᵀ g_a + hᵀ Rg_a,  Rg_b = Σ Rg_a,  Rg_h = Rg_a Wᵀ + g_a RWᵀ (each only when needed)."""
+    Rg_W = Rg_b = None
+    if need_g_params:
+        Rg_W = _sum(_mm(None if Rh is None else Rh.T, g_a), _mm(h.T, Rg_a))
+        Rg_b = None if Rg_a is None else xp.sum(Rg_a, axis=0)
     Rg_h = _sum(_mm(Rg_a, W.T), _mm(g_a, None if RW is None else RW.T)) if need_g_h else None
     return Rg_W, Rg_b, Rg_h
 

@@ -131,7 +131,7 @@ def backward(sw: Sweep, out, onehot, need_input_grad=()):
     return sw
 
 
-def rsweep(sw: Sweep, Rparams=None, Rbn=None, Rsigma=None, need_input_grad=()):
+def rsweep(sw: Sweep, Rparams=None, Rbn=None, Rsigma=None, need_input_grad=(), need_param_grads=True):
     """R-forward then R-backward along the seeds, reusing the plain sweep's cache.
 
     Parameters
@@ -144,6 +144,8 @@ def rsweep(sw: Sweep, Rparams=None, Rbn=None, Rsigma=None, need_input_grad=()):
         Direction u in the per-layer noise levels σ_l.
     need_input_grad : iterable of int
         Layers whose Rg_h̃_l to return (needed for R{g_σ}).
+    need_param_grads : bool
+        False skips R{g_W}, R{g_b}, R{g_γ}, R{g_β} (two matmuls per layer) when only R{g_h̃} is read.
 
     Returns
     -------
@@ -174,7 +176,7 @@ def rsweep(sw: Sweep, Rparams=None, Rbn=None, Rsigma=None, need_input_grad=()):
         c, (W, _), (RW, _) = sw.layers[l], sw.params[l], RP[l]
         need = l > 0 or l in need_input_grad
         Rg_W, Rg_b, Rg_h = dense_rbackward(
-            xp, c.h, W, sw.g_dense[l], Rh_in[l], RW, Rg_a, need_g_h=need
+            xp, c.h, W, sw.g_dense[l], Rh_in[l], RW, Rg_a, need_g_h=need, need_g_params=need_param_grads
         )
         Rg_params[l] = (Rg_W, Rg_b)
         Rg_in[l] = Rg_h if l in need_input_grad else None
