@@ -357,7 +357,7 @@ class TrainPoint:
     def __init__(self, net: MLP, theta, lam, X, y, eps, uniform, check=True):
         self.net, self.theta, self.lam, self.X, self.y = net, theta, lam, X, y
         self.check = check
-        self.xp = xp = array_namespace(theta, X)
+        self.xp = array_namespace(theta, X)
         self.eps, self.uniform = eps, uniform
         L, blocks = net.n_layers, net.blocks
         self.l2 = blocks["l2"].per_layer(lam) if "l2" in blocks else None

@@ -25,8 +25,17 @@ from dataclasses import dataclass, field
 from array_api_compat import array_namespace
 
 from . import _checks as chk
-from .hypergrad.forward import ClipR, Discounted, ExactKStep, UnrollK, _Policy, hypergradient, tangent_step
-from .hypergrad.forward import tangent_step_momentum, tangent_zeros
+from .hypergrad.forward import (
+    ClipR,
+    Discounted,
+    ExactKStep,
+    UnrollK,
+    _Policy,
+    hypergradient,
+    tangent_step,
+    tangent_step_momentum,
+    tangent_zeros,
+)
 from .optim import SGD, Adam, Momentum, Parametrization, as_schedule
 
 
@@ -261,8 +270,9 @@ class Tuner:
             st.loss_sum, st.loss_count = 0.0, 0
         if not (math.isfinite(val_loss) and math.isfinite(rec.get("train_loss", 0.0))):
             raise chk.DivergenceError(
-                f"diverged at step {st.step}: validation loss {val_loss}, training loss {rec.get('train_loss')} with λ = {rec['lambda']}; lower the "
-                "learning rate", step=st.step, lam=rec["lambda"], history=st.history)
+                f"diverged at step {st.step}: validation loss {val_loss}, training loss "
+                f"{rec.get('train_loss')} with λ = {rec['lambda']}; lower the learning rate",
+                step=st.step, lam=rec["lambda"], history=st.history)
         st.history.append(rec)
         for cb in self.callbacks:
             cb(self, st, rec)

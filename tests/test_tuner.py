@@ -92,7 +92,8 @@ def test_adam_with_forward_methods_is_refused(numpy_backend):
         Tuner(prob, "clip5", optimizer=Adam(1e-3))
 
 
-@pytest.mark.parametrize("name,expected", [("fixed", Fixed()), ("greedy", Greedy()), ("greedy-fast", Greedy(True))])
+@pytest.mark.parametrize("name,expected",
+                         [("fixed", Fixed()), ("greedy", Greedy()), ("greedy-fast", Greedy(True))])
 def test_parse_method(name, expected):
     assert parse_method(name) == expected
     assert parse_method("unroll5").K == 5 and parse_method("clip2.5").r == 2.5
