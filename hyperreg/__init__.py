@@ -1,10 +1,14 @@
 """hyperreg: tune continuous regularization hyperparameters by gradient, during one training run."""
 
-from . import backends, hypergrad
+from . import backends, data, hypergrad, optim, problems, tuner
 from ._checks import ConvergenceWarning, DivergenceError
 from .backends import get_backend
 from .mlp import MLP, Noise
+from .tuner import Tuner
 
 __version__ = "0.1.0"
 
-__all__ = ["MLP", "ConvergenceWarning", "DivergenceError", "Noise", "backends", "get_backend", "hypergrad"]
+__all__ = [
+    "MLP", "ConvergenceWarning", "DivergenceError", "Noise", "Tuner", "backends", "data", "get_backend",
+    "hypergrad", "optim", "problems", "tuner",
+]

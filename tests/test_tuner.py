@@ -115,3 +115,21 @@ def test_gradient_free_methods_propose_lambda(numpy_backend):
 
     _, res = run(prob, net, Double(), steps=30)
     assert res.history[-1]["lambda"]["l2[0]"] == pytest.approx(8e-3)
+
+
+def test_ift_method_is_the_warm_started_implicit_hypergradient(numpy_backend):
+    """One hyper step of the IFT method equals ift_hypergradient at (θ_t, λ_t) on the same sample."""
+    from hyperreg.hypergrad import ift_hypergradient
+    from hyperreg.tuner import IFT
+
+    prob, net = problem(numpy_backend)
+    method = IFT(maxiter=50, tol=1e-12, damping=0.5)
+    tuner = Tuner(prob, method, hyper_optimizer=SGD(1.0), seed=2, log_every=100)
+    theta0, lam0 = net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1)
+    res = tuner.run(theta0, lam0, 1)
+    sample = prob.sample(numpy_backend.rng(2))
+    want = ift_hypergradient(prob, theta0, lam0, sample, prob.val_sample(None), maxiter=50, tol=1e-12,
+                             damping=0.5)
+    grad_phi = tuner.param.grad_phi(lam0, want.h)  # SGD(1.0) on φ = log λ: φ₁ = φ₀ − ∂L/∂φ
+    np.testing.assert_allclose(res.state.phi, tuner.param.to_phi(lam0) - grad_phi, rtol=1e-10)
+    np.testing.assert_allclose(res.state.ift_q, want.q, rtol=1e-8, atol=1e-14)

@@ -12,8 +12,10 @@ from .forward import (
     unroll,
 )
 from .greedy import greedy, greedy_step, unroll1_gtgv, unroll1_gtgv_step
+from .implicit import HOAG, HOAGResult, IFTResult, cg, hoag, ift_hypergradient, neumann
 
 __all__ = [
+    "HOAG", "HOAGResult", "IFTResult", "cg", "hoag", "ift_hypergradient", "neumann",
     "ClipR", "Discounted", "ExactKStep", "UnrollK", "greedy", "greedy_step", "hypergradient",
     "tangent_step", "tangent_step_momentum", "tangent_zeros", "unroll", "unroll1_gtgv", "unroll1_gtgv_step",
 ]

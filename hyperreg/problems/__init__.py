@@ -2,5 +2,10 @@
 
 from .base import Problem, TrainPointLike
 from .classification import MLPProblem, MLPSample
+from .kernel_ridge import KernelRidge
+from .logistic import Logistic
+from .quadratic import Quadratic
+from .ridge import Ridge
 
-__all__ = ["MLPProblem", "MLPSample", "Problem", "TrainPointLike"]
+__all__ = ["KernelRidge", "Logistic", "MLPProblem", "MLPSample", "Problem", "Quadratic", "Ridge",
+           "TrainPointLike"]

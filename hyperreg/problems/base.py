@@ -3,6 +3,14 @@
 Shapes: θ is (..., P) and λ is (..., k), where leading axes (if any) index independent problems
 solved side by side (the batched quadratic toy); a tangent Y = dθ/dλ is (..., P, k).
 
+Optional extensions, used where present:
+- ``point.jvp(v, u)``: H v + (∂g_T/∂λ) u in one sweep (``u`` may be an int j for e_j); forward-mode
+  tangents use it instead of one ``hvp`` and one ``mixed_jvp`` per column (the MLP has it).
+- ``val_depends_on_lam``, ``val_loss(θ, vs, lam=)``, ``val_grad(θ, vs, lam=)``, ``val_grad_lam(θ, λ, vs)``:
+  for problems whose validation loss depends on λ directly (kernel ridge's width γ); the implicit
+  hypergradient adds ∇_λ L_V.
+- ``backend`` (or ``net.backend``): where the tuner and HOAG draw random numbers; ``zeros_theta()``: a θ₀.
+
 A *sample* is whatever a problem needs to evaluate its stochastic training objective once (for the
 MLP: a minibatch and its noise; for deterministic problems: None). A *val sample* likewise for L_V.
 """
