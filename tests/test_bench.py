@@ -103,3 +103,15 @@ def test_inline_forward_mode_when_the_library_has_none(monkeypatch):
     theta, Y, lam = bench.method_calls(case)["clip-l2-noise"]()
     assert Y.shape == (case.net_noise.n_params, case.net_noise.n_hypers)
     assert np.all(np.linalg.norm(Y, axis=0) <= bench.CLIP_RADIUS * (1 + 1e-12))
+
+
+def test_tuner_overhead_records(numpy_backend):
+    from hyperreg import bench
+
+    recs = bench.tuner_overhead(numpy_backend, size="20-8-8-3", batch=4, steps=5, repeats=1)
+    assert [r["method"] for r in recs] == ["tuner-greedy-l2-k1", "tuner-greedy-l2-k10",
+                                           "tuner-greedy-l2-noise-k1", "tuner-greedy-l2-noise-k10"]
+    for r in recs:
+        assert r["ms_per_step"] > 0 and r["fixed_ms_per_step"] > 0 and r["overhead_bound"] > 0
+    assert recs[1]["target"] == 0.12 and recs[0]["target"] is None
+    assert "tuner-greedy-l2-k10" in bench.render_overhead(recs)

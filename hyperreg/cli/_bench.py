@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 
 def add_parser(sub):
@@ -28,6 +30,10 @@ def add_parser(sub):
                                                  "OUT.machine.json beside it")
     p.add_argument("--table", nargs="+", metavar="JSON",
                    help="run nothing: print one markdown table of saved runs (e.g. numpy and cupy)")
+    p.add_argument("--overhead", action="store_true",
+                   help="also time whole tuner runs (greedy every k = 1 and 10, L2 and L2+noise) against "
+                        "fixed-λ training on size B (or the first --sizes), written to OUT.overhead.json")
+    p.add_argument("--overhead-steps", type=int, default=40, help="elementary steps per timed tuner run")
     p.set_defaults(func=run)
 
 
@@ -53,9 +59,22 @@ def run(args):
                                       methods=args.methods or bench.METHODS, repeats=mode["repeats"],
                                       warmup=mode["warmup"], min_time=mode["min_time"], seed=args.seed,
                                       progress=progress)
+        overhead = []
+        if args.overhead:
+            size = (args.sizes or ["B"])[0]
+            for dtype in mode["dtypes"]:
+                overhead += bench.tuner_overhead(be, size=size, batch=mode["batches"][0], dtype=dtype,
+                                                 steps=args.overhead_steps, seed=args.seed)
     machine["loadavg_after"] = bench.machine_info().get("loadavg_1_5_15min")
     if args.json:
         paths = bench.save(records, machine, args.json)
+        if overhead:
+            out = args.json[:-5] if args.json.endswith(".json") else args.json
+            Path(out + ".overhead.json").write_text(json.dumps(overhead, indent=1))
+            Path(out + ".overhead.md").write_text(bench.render_overhead(overhead))
         print("wrote " + ", ".join(str(p) for p in paths.values()), file=sys.stderr)
     print(bench.render_markdown(records, machine), end="")
+    if overhead:
+        print("\nWhole-run tuner overhead against fixed-λ training (same steps):\n")
+        print(bench.render_overhead(overhead), end="")
     return 0
