@@ -23,7 +23,9 @@ settings.register_profile(
 )
 settings.load_profile("default")
 
-BACKEND_SPECS = [("numpy", None), ("array_api_strict", "device1"), ("torch", "cpu"), ("cupy", None)]
+# HYPERREG_TORCH_DEVICE=cuda runs the torch leg on a GPU instead of the CPU.
+BACKEND_SPECS = [("numpy", None), ("array_api_strict", "device1"),
+                 ("torch", os.environ.get("HYPERREG_TORCH_DEVICE", "cpu")), ("cupy", None)]
 
 
 def _make(spec):
