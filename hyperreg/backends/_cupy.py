@@ -24,7 +24,8 @@ class CupyRNG(BackendRNG):
         return self.gen.integers(0, high, size=size, dtype=self.cp.int64)
 
     def _permutation(self, n):
-        return self.gen.permutation(n).astype(self.cp.int64)
+        # cupy.random.Generator has no permutation(): the order of n uniforms is a uniform permutation
+        return self.cp.argsort(self.gen.random(n)).astype(self.cp.int64)
 
 
 class CupyBackend(Backend):

@@ -71,8 +71,9 @@ class ClipR(_Policy):
     def after(self, Y):
         """P_B(r)(y) = y · r / max(‖y‖, r) for each column y of Y (eq. 9)."""
         xp = array_namespace(Y)
-        norms = xp.sqrt(xp.sum(Y * Y, axis=-2, keepdims=True))
-        return Y * (self.r / xp.clip(norms, min=self.r))
+        rows = xp.matrix_transpose(Y)  # the contiguous (..., k, P) buffer: row-wise reductions
+        norms = xp.sqrt(xp.sum(rows * rows, axis=-1, keepdims=True))
+        return xp.matrix_transpose(rows * (self.r / xp.clip(norms, min=self.r)))
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class Discounted(_Policy):
             raise ValueError(f"Discounted.mu must be in [0, 1] (0: greedy, 1: exact), got {self.mu!r}")
 
     def before(self, Y):
-        return self.mu * Y
+        xp = array_namespace(Y)
+        return xp.matrix_transpose(self.mu * xp.matrix_transpose(Y))
 
 
 def tangent_zeros(theta, n_hypers):
@@ -110,6 +112,13 @@ def _stack_columns(xp, cols):
     blocks (a strided column makes NumPy's matmul fall back to its slow loop), and the stack writes
     contiguously. Elementwise updates of Y keep this layout."""
     return xp.matrix_transpose(xp.stack(cols, axis=-2))
+
+
+def _rows_op(f, *Ys):
+    """f applied to the (..., k, P) buffers of tangents, the result given back as (..., P, k): elementwise
+    work on the contiguous orientation (CuPy does not keep a transposed layout through its ufuncs)."""
+    xp = array_namespace(*Ys)
+    return xp.matrix_transpose(f(*(xp.matrix_transpose(Y) for Y in Ys)))
 
 
 def _columns(f, Y):
@@ -153,7 +162,7 @@ def tangent_step(point, Y, lr, policy=None):
     """
     policy = policy or ExactKStep()
     Y = policy.before(Y)
-    Y = Y - lr * _hvp_plus_mixed(point, Y)
+    Y = _rows_op(lambda y, s: y - lr * s, Y, _hvp_plus_mixed(point, Y))
     return policy.after(Y)
 
 
@@ -171,14 +180,14 @@ def tangent_step_momentum(point, Y, V, lr, momentum, policy=None):
     """
     policy = policy or ExactKStep()
     Y = policy.before(Y)
-    V = momentum * V + _hvp_plus_mixed(point, Y)
-    return policy.after(Y - lr * V), V
+    V = _rows_op(lambda v, s: momentum * v + s, V, _hvp_plus_mixed(point, Y))
+    return policy.after(_rows_op(lambda y, v: y - lr * v, Y, V)), V
 
 
 def hypergradient(Y, g_val):
     """Yᵀ g_V, shape (..., k): the chain rule dL_V(θ_t)/dλ = (dθ_t/dλ)ᵀ ∇L_V(θ_t) (eq. 5)."""
     xp = array_namespace(Y, g_val)
-    return xp.sum(Y * g_val[..., None], axis=-2)
+    return xp.sum(xp.matrix_transpose(Y) * g_val[..., None, :], axis=-1)  # row-wise on the (k, P) buffer
 
 
 def unroll(problem, theta, lam, samples, lr, momentum=None):
