@@ -12,6 +12,7 @@ from array_api_compat import array_namespace
 
 from .. import _checks as chk
 from ..backends import get_backend
+from .base import Deterministic
 
 
 def as_data(be, X, y, x_name, y_name, dtype="float64"):
@@ -101,7 +102,7 @@ class LinearPoint:
         return (self.problem.G @ u) * self.theta
 
 
-class LinearProblem:
+class LinearProblem(Deterministic):
     """A full-batch linear model: ``loss_terms(z, y) -> (mean ℓ, ℓ'/1, ℓ'')`` defines it (see subclasses).
 
     The protocol of problems/base.py; samples are None (full batch).
@@ -131,29 +132,8 @@ class LinearProblem:
 
     # --- the protocol (problems/base.py) ---------------------------------------------------------
 
-    def sample(self, rng=None):
-        return None
-
-    def val_sample(self, rng=None):
-        return None
-
     def at(self, theta, lam, sample=None) -> LinearPoint:
         return LinearPoint(self, theta, lam)
-
-    def train_loss(self, theta, lam, sample=None):
-        return self.at(theta, lam).loss
-
-    def train_grad(self, theta, lam, sample=None):
-        return self.at(theta, lam).grad
-
-    def train_hvp(self, theta, lam, sample, v):
-        return self.at(theta, lam).hvp(v)
-
-    def train_mixed(self, theta, lam, sample, v):
-        return self.at(theta, lam).mixed(v)
-
-    def train_mixed_jvp(self, theta, lam, sample, u):
-        return self.at(theta, lam).mixed_jvp(u)
 
     def val_loss(self, theta, val_sample=None):
         """L_V(θ) = mean ℓ(Z_V θ, y_V): no penalty."""

@@ -57,3 +57,32 @@ class Problem(Protocol):
     def val_loss(self, theta, val_sample): ...
 
     def val_grad(self, theta, val_sample): ...
+
+
+class PointViews:
+    """The per-primitive protocol methods as views of ``at`` (one sweep each), for problems defining ``at``."""
+
+    def train_loss(self, theta, lam, sample=None):
+        return self.at(theta, lam, sample).loss
+
+    def train_grad(self, theta, lam, sample=None):
+        return self.at(theta, lam, sample).grad
+
+    def train_hvp(self, theta, lam, sample, v):
+        return self.at(theta, lam, sample).hvp(v)
+
+    def train_mixed(self, theta, lam, sample, v):
+        return self.at(theta, lam, sample).mixed(v)
+
+    def train_mixed_jvp(self, theta, lam, sample, u):
+        return self.at(theta, lam, sample).mixed_jvp(u)
+
+
+class Deterministic(PointViews):
+    """A full-batch, noise-free problem: its samples are None."""
+
+    def sample(self, rng=None):
+        return None
+
+    def val_sample(self, rng=None):
+        return None

@@ -12,6 +12,7 @@ from array_api_compat import array_namespace
 
 from .. import _checks as chk
 from ..mlp import MLP
+from .base import PointViews
 
 
 @dataclass
@@ -23,7 +24,7 @@ class MLPSample:
     noise: object = None
 
 
-class MLPProblem:
+class MLPProblem(PointViews):
     """The MLP's training objective on minibatches of T1 and its validation loss on T2.
 
     Parameters
@@ -71,21 +72,6 @@ class MLPProblem:
 
     def at(self, theta, lam, sample: MLPSample):
         return self.net.at(theta, lam, sample.X, sample.y, sample.noise, check=False)
-
-    def train_loss(self, theta, lam, sample):
-        return self.at(theta, lam, sample).loss
-
-    def train_grad(self, theta, lam, sample):
-        return self.at(theta, lam, sample).grad
-
-    def train_hvp(self, theta, lam, sample, v):
-        return self.at(theta, lam, sample).hvp(v)
-
-    def train_mixed(self, theta, lam, sample, v):
-        return self.at(theta, lam, sample).mixed(v)
-
-    def train_mixed_jvp(self, theta, lam, sample, u):
-        return self.at(theta, lam, sample).mixed_jvp(u)
 
     def val_loss(self, theta, val_sample):
         return self.net.val_loss(theta, val_sample.X, val_sample.y, check=False)

@@ -18,6 +18,7 @@ from array_api_compat import array_namespace
 
 from ..backends import get_backend
 from ._linear import as_data, check_same_features
+from .base import Deterministic
 
 
 def sq_distances(A, B):
@@ -55,7 +56,7 @@ class KernelRidgePoint:
         return u[0] * self.theta - u[1] * self.DKa
 
 
-class KernelRidge:
+class KernelRidge(Deterministic):
     """RBF kernel ridge on (X_train, y_train), validated on (X_val, y_val) (module docstring).
 
     Parameters
@@ -90,29 +91,8 @@ class KernelRidge:
 
     # --- the protocol (problems/base.py), with λ-dependent validation ------------------------------
 
-    def sample(self, rng=None):
-        return None
-
-    def val_sample(self, rng=None):
-        return None
-
     def at(self, theta, lam, sample=None) -> KernelRidgePoint:
         return KernelRidgePoint(self, theta, lam)
-
-    def train_loss(self, theta, lam, sample=None):
-        return self.at(theta, lam).loss
-
-    def train_grad(self, theta, lam, sample=None):
-        return self.at(theta, lam).grad
-
-    def train_hvp(self, theta, lam, sample, v):
-        return self.at(theta, lam).hvp(v)
-
-    def train_mixed(self, theta, lam, sample, v):
-        return self.at(theta, lam).mixed(v)
-
-    def train_mixed_jvp(self, theta, lam, sample, u):
-        return self.at(theta, lam).mixed_jvp(u)
 
     def _val_residual(self, theta, lam):
         if lam is None:

@@ -16,6 +16,7 @@ from array_api_compat import array_namespace
 
 from .. import _checks as chk
 from ..backends import get_backend
+from .base import Deterministic
 
 
 class QuadraticPoint:
@@ -46,7 +47,7 @@ class QuadraticPoint:
         return (self.h * self.theta) * u
 
 
-class Quadratic:
+class Quadratic(Deterministic):
     """The §4.1 quadratic toy, one or B at once (see the module docstring for the equations).
 
     Parameters
@@ -118,29 +119,8 @@ class Quadratic:
 
     # --- the protocol (problems/base.py) -----------------------------------------------------------
 
-    def sample(self, rng=None):
-        return None
-
-    def val_sample(self, rng=None):
-        return None
-
     def at(self, theta, lam, sample=None) -> QuadraticPoint:
         return QuadraticPoint(self, theta, lam)
-
-    def train_loss(self, theta, lam, sample=None):
-        return self.at(theta, lam).loss
-
-    def train_grad(self, theta, lam, sample=None):
-        return self.at(theta, lam).grad
-
-    def train_hvp(self, theta, lam, sample, v):
-        return self.at(theta, lam).hvp(v)
-
-    def train_mixed(self, theta, lam, sample, v):
-        return self.at(theta, lam).mixed(v)
-
-    def train_mixed_jvp(self, theta, lam, sample, u):
-        return self.at(theta, lam).mixed_jvp(u)
 
     def val_loss(self, theta, val_sample=None):
         """L_V(θ) = ½(θ − θ̂)ᵀH(θ − θ̂), shape batch_shape."""
