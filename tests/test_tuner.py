@@ -77,6 +77,7 @@ def test_forward_tangent_in_the_tuner_is_the_exact_unrolled_one(numpy_backend, m
     np.testing.assert_allclose(res.state.tangent, Y, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the overflow is the point of the test
 def test_divergence_is_reported_with_step_and_lambda(numpy_backend):
     prob, net = problem(numpy_backend)
     tuner = Tuner(prob, "greedy", optimizer=SGD(1e6), log_every=2, seed=0)

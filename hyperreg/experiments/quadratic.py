@@ -106,8 +106,13 @@ def run_phase(problem, method, state, lr, steps, c, record_every):
 
 
 def _delta_val_loss(problem, theta, lam_star):
-    best = problem.val_loss(problem.theta_star(lam_star))
-    return problem.backend.to_numpy((problem.val_loss(theta) - best) / best)
+    """(L_V(θ) − L_V*) / L_V* per problem, L_V* = L_V(θ*(λ*)); NaN where L_V* = 0 (the ratio is undefined:
+    θ̂ lies on the regularization path), +inf where θ diverged."""
+    host = problem.backend.to_numpy
+    best, cur = host(problem.val_loss(problem.theta_star(lam_star))), host(problem.val_loss(theta))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(best > 0, (cur - best) / np.where(best > 0, best, 1.0), np.nan)
+    return np.where(np.isfinite(cur), rel, np.inf)
 
 
 def run_method(problem, method, lrs=(1e-3, 1e-4), steps=(20_000, 20_000), c=0.1, lam0=0.0,
@@ -142,10 +147,11 @@ def summary_rows(result):
     lam_star = result["lam_star"]
     rows = []
     for name, r in result["methods"].items():
-        ok = np.isfinite(r["lam_phase2"]) & np.isfinite(r["dLV_phase2"])
+        ok = np.isfinite(r["lam_phase2"]) & ~np.isinf(r["dLV_phase2"])
         row = [name]
         for phase in (1, 2):
-            row += [100 * _mean(r[f"dLV_phase{phase}"][ok]), _mean(np.abs(r[f"lam_phase{phase}"] - lam_star)[ok])]
+            d = r[f"dLV_phase{phase}"]
+            row += [100 * _mean(d[ok & ~np.isnan(d)]), _mean(np.abs(r[f"lam_phase{phase}"] - lam_star)[ok])]
         rows.append((*row, int(np.sum(~ok))))
     return rows
 
@@ -167,6 +173,10 @@ def format_table(result, paper=True):
         if diverged:
             line += f"   (diverged on {diverged}/{n} problems: hyper lr too large for this estimator)"
         lines.append(line)
+    first = next(iter(result["methods"].values()))["dLV_phase1"]
+    undefined = int(np.sum(np.isnan(first)))  # NaN: L_V* = 0; +inf marks divergence instead
+    if undefined:
+        lines.append(f"ΔL_V % left out for {undefined}/{n} problems whose L_V(θ*(λ*)) = 0 (undefined ratio)")
     return "\n".join(lines)
 
 
