@@ -1,0 +1,66 @@
+"""Optimizers, schedules and hyperparameter parametrizations on flat arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fd import assert_close, central, host, norm
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hyperreg.optim import SGD, Adam, Annealed, Constant, Exponential, Momentum, Parametrization, StepDecay
+from hyperreg.optim import as_schedule, make_optimizer
+
+
+def test_schedules_values():
+    assert Constant(0.1)(1000) == 0.1
+    assert [StepDecay(1.0, every=10, factor=0.5)(t) for t in (0, 9, 10, 25)] == [1.0, 1.0, 0.5, 0.25]
+    assert Exponential(2.0, 0.5)(3) == pytest.approx(0.25)
+    a = Annealed(1.0, start=10, end=20, final=0.1)
+    assert [a(t) for t in (0, 10, 15, 20, 100)] == pytest.approx([1.0, 1.0, 0.55, 0.1, 0.1])
+    with pytest.raises(ValueError, match="lr must be ≥ 0"):
+        as_schedule(-1.0)
+
+
+def test_optimizer_steps_follow_their_equations(backend):
+    xp = backend.xp
+    x, g = backend.asarray([1.0, -2.0]), backend.asarray([0.5, 0.25], dtype="float64")
+    x1, _ = SGD(0.1).step(x, g, SGD(0.1).init(x), 0)
+    np.testing.assert_allclose(host(backend, x1), [0.95, -2.025])
+    m = Momentum(0.1, mu=0.9)
+    x1, s = m.step(x, g, m.init(x), 0)
+    x2, _ = m.step(x1, g, s, 1)  # v₂ = 0.9 g + g
+    np.testing.assert_allclose(host(backend, x2), host(backend, x - 0.1 * g - 0.1 * 1.9 * g))
+    adam = Adam(0.01)
+    x1, _ = adam.step(x, g, adam.init(x), 0)  # first bias-corrected step: −lr · sign(g)
+    np.testing.assert_allclose(host(backend, x1), host(backend, x - 0.01 * xp.sign(g)), rtol=1e-6)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        make_optimizer("rmsprop", 0.1)
+
+
+NAMES = ("l2[0]", "noise[input]", "keep", "other")
+
+
+def test_parametrization_roundtrip_and_bounds(backend):
+    p = Parametrization.for_names(NAMES)
+    assert p.kinds == ("log", "log", "logit", "identity")
+    lam = backend.asarray([1e-3, 0.2, 0.7, -3.0], dtype="float64")
+    np.testing.assert_allclose(host(backend, p.to_lam(p.to_phi(lam))), host(backend, lam), rtol=1e-12)
+    clipped = host(backend, p.clip(backend.asarray([0.0, 100.0, 1.0, 5.0], dtype="float64")))
+    np.testing.assert_allclose(clipped, [1e-8, 10.0, 0.999, 5.0])
+    with pytest.raises(ValueError, match="lower < upper"):
+        Parametrization.for_names(["l2"], bounds={"l2": (1.0, 0.1)})
+
+
+@given(seed=st.integers(0, 2**16))
+def test_grad_phi_is_the_chain_rule(backend, seed):
+    """∂f/∂φ = ∂f/∂λ · dλ/dφ for f(λ) = wᵀλ² (any smooth f will do), against FD in φ."""
+    p = Parametrization.for_names(NAMES)
+    rng = backend.rng(seed)
+    lam = backend.asarray([1e-2, 0.3, 0.6, 0.5], dtype="float64") * (0.5 + rng.uniform((4,)))
+    w = rng.normal((4,))
+    phi = p.to_phi(lam)
+    got = p.grad_phi(lam, 2 * w * lam)
+    u = rng.normal((4,))
+    fd = central(lambda ph: host(backend, w @ (p.to_lam(ph) ** 2)), phi, u)
+    assert_close(backend, got @ u, fd, norm(backend, got) + 1, what="∂/∂φ")
