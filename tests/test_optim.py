@@ -8,8 +8,18 @@ from fd import assert_close, central, host, norm
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyperreg.optim import SGD, Adam, Annealed, Constant, Exponential, Momentum, Parametrization, StepDecay
-from hyperreg.optim import as_schedule, make_optimizer
+from hyperreg.optim import (
+    SGD,
+    Adam,
+    Annealed,
+    Constant,
+    Exponential,
+    Momentum,
+    Parametrization,
+    StepDecay,
+    as_schedule,
+    make_optimizer,
+)
 
 
 def test_schedules_values():
@@ -24,7 +34,7 @@ def test_schedules_values():
 
 def test_optimizer_steps_follow_their_equations(backend):
     xp = backend.xp
-    x, g = backend.asarray([1.0, -2.0]), backend.asarray([0.5, 0.25], dtype="float64")
+    x, g = backend.asarray([1.0, -2.0], dtype="float64"), backend.asarray([0.5, 0.25], dtype="float64")
     x1, _ = SGD(0.1).step(x, g, SGD(0.1).init(x), 0)
     np.testing.assert_allclose(host(backend, x1), [0.95, -2.025])
     m = Momentum(0.1, mu=0.9)
