@@ -394,12 +394,7 @@ class TrainPoint:
 
     def hvp(self, v):
         """H v: R-forward + R-backward seeded with Rθ = v, plus the L2 term λ_l RW_l."""
-        net = self.net
-        if self.check:
-            chk.check_shape(v, (net.n_params,), "v")
-        Rp, Rbn = net._split(v)
-        Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn)
-        return self._flat_with_l2(self.sweep, [RW for RW, _ in Rp], Rg_params, Rg_bn)
+        return self.jvp(v, None)
 
     def mixed(self, v):
         """(∂g_T/∂λ)ᵀ v, shape (n_hypers,): L2 ⟨v_W, W⟩; noise Σ R{g_h̃} ⊙ ε seeded with Rθ = v;
@@ -425,48 +420,31 @@ class TrainPoint:
     def mixed_jvp(self, u):
         """(∂g_T/∂λ) u, shape (n_params,): L2 u_l W_l; noise by the R-sweep seeded with Rσ = T u;
         keep by the coupled-mask central difference."""
-        net, xp = self.net, self.xp
-        if self.check:
-            chk.check_shape(u, (net.n_hypers,), "u")
-        out = xp.zeros_like(self.theta)
-        if "l2" in net.blocks:
-            ul = net.blocks["l2"].per_layer(u)
-            out = out + net._flat(xp, [(ui * W, None) for ui, W in zip(ul, self.Ws)], None, self.theta)
-        if "noise" in net.blocks:
-            Rsigma = net.blocks["noise"].per_layer(u)
-            Rg_params, Rg_bn, _ = rsweep(self.sweep, Rsigma=Rsigma)
-            out = out + net._flat(xp, Rg_params, Rg_bn, self.theta)
-        if "keep" in net.blocks:
-            block = net.blocks["keep"]
-            for j, col in enumerate(self._keep_columns()):
-                out = out + u[block.offset + j] * col
-        return out
+        return self.jvp(None, u)
 
     def jvp(self, v, u):
-        """H v + (∂g_T/∂λ) u = d/dε g_T(θ + εv, λ + εu): one R-sweep seeded in θ with v and at the noise
-        levels with T u (a forward-mode tangent column costs one sweep, not two).
+        """H v + (∂g_T/∂λ) u = d/dε g_T(θ + εv, λ + εu), shape (n_params,): the one R-sweep behind ``hvp``
+        (u = None) and ``mixed_jvp`` (v = None), seeded in θ with v and at the noise levels with T u, so a
+        forward-mode tangent column costs one sweep, not two.
 
-        ``u`` is a direction of shape (n_hypers,), or an int j standing for the unit vector e_j: then
-        only the seeds e_j touches are set (an L2 column seeds no noise level and pays no extra matmul)."""
+        ``u`` is a direction of shape (n_hypers,), None, or an int j standing for the unit vector e_j:
+        then only the seeds e_j touches are set (an L2 column seeds no noise level, no extra matmul)."""
         net, xp = self.net, self.xp
         if self.check:
-            chk.check_shape(v, (net.n_params,), "v")
-            if not isinstance(u, int):
+            if v is not None:
+                chk.check_shape(v, (net.n_params,), "v")
+            if u is not None and not isinstance(u, int):
                 chk.check_shape(u, (net.n_hypers,), "u")
-        Rp, Rbn = net._split(v)
-        per_layer = {kind: _seeds(block, u, xp, v) for kind, block in net.blocks.items()}
-        Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, Rsigma=per_layer.get("noise"))
-        out = self._flat_with_l2(self.sweep, [RW for RW, _ in Rp], Rg_params, Rg_bn)
-        if per_layer.get("l2") is not None:  # (∂g_W_l/∂λ_l) u_l = u_l W_l
-            terms = [(None if ul is None else ul * W, None) for ul, W in zip(per_layer["l2"], self.Ws)]
+        Rp, Rbn = net._split(v) if v is not None else (None, None)
+        seeds = {kind: _seeds(block, u, xp, self.theta) for kind, block in net.blocks.items()}
+        Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, Rsigma=seeds.get("noise"))
+        out = self._flat_with_l2(self.sweep, None if Rp is None else [RW for RW, _ in Rp], Rg_params, Rg_bn)
+        if seeds.get("l2") is not None:  # (∂g_W_l/∂λ_l) u_l = u_l W_l
+            terms = [(None if ul is None else ul * W, None) for ul, W in zip(seeds["l2"], self.Ws)]
             out = out + net._flat(xp, terms, None, self.theta)
-        if "keep" in net.blocks:
-            block = net.blocks["keep"]
-            for j, col in enumerate(self._keep_columns()):
-                if isinstance(u, int):
-                    out = out + col if u == block.offset + j else out
-                else:
-                    out = out + u[block.offset + j] * col
+        if seeds.get("keep") is not None:  # the coupled-mask estimate J u
+            for ul, col in zip(_block_entries(net.blocks["keep"], u), self._keep_columns()):
+                out = out if ul is None else out + ul * col
         return out
 
     def _keep_columns(self):
@@ -490,13 +468,22 @@ class TrainPoint:
         return self._keep_cols
 
 
+def _block_entries(block, u):
+    """The block's entries of u (0-d arrays), None where zero; u: an array, None, or an int j for e_j."""
+    if u is None:
+        return [None] * block.size
+    if isinstance(u, int):
+        return [1.0 if block.offset + j == u else None for j in range(block.size)]
+    return [u[block.offset + j] for j in range(block.size)]
+
+
 def _seeds(block, u, xp, like):
-    """T u restricted to ``block``: per-layer seeds (0-d arrays), None where zero. For an int u = j
-    (the unit vector e_j) only the layers that read entry j get a seed of 1, structurally."""
+    """T u restricted to ``block``: per-layer seeds (0-d arrays), None where zero — structurally, with no
+    host read: u = None seeds nothing, an int u = j seeds 1 only where a layer reads entry j."""
+    if u is None or (isinstance(u, int) and not block.offset <= u < block.offset + block.size):
+        return None
     if not isinstance(u, int):
         return block.per_layer(u)
-    if not block.offset <= u < block.offset + block.size:
-        return None
     one = xp.ones((), dtype=like.dtype, device=device(like))
     return [one if block.offset + j == u else None for j in block.layer_index]
 
