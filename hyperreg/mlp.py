@@ -1,7 +1,7 @@
-"""``MLP``: a softmax classifier with L2, additive-noise and dropout hyperparameters, and its exact
+"""``MLP``: a softmax classifier with L2, ℓ1, ℓ½, additive-noise and dropout hyperparameters, and its exact
 derivative primitives over flat θ and λ (DESIGN.md, "The math, exactly").
 
-    L_T(θ, λ) = mean_B CE(f(x; θ, σ, ε, m), y) + Σ_l (λ_l / 2) ‖W_l‖²
+    L_T(θ, λ) = mean_B CE(f(x; θ, σ, ε, m), y) + Σ_l (λ_l / 2) ‖W_l‖² [+ Σ_l λ_l Σ ψ(W_l) for ℓ1, ℓ½]
     L_V(θ)    = mean CE(f(x; θ, 0), y)
 
 All primitives are views of one sweep (``MLP.at``): ``train_grad`` is the plain sweep, ``train_hvp``
@@ -21,11 +21,15 @@ from .nn.sweep import Sweep, backward, forward, rsweep
 from .regularizers import (
     KINDS,
     MODES,
+    PENALTY_EPS,
+    PSI,
+    SMOOTH_PENALTIES,
     dropout_scale,
     keep_shifts,
     l2_mixed,
     l2_penalty,
     make_block,
+    smooth_penalty,
 )
 
 
@@ -53,23 +57,31 @@ class MLP:
         parameters in θ. ``update_running_stats`` keeps the averages that ``predict`` uses.
     l2, noise, dropout : {"per-layer", "tied", None}
         Which hyperparameters exist: one per dense layer, or tied (noise: input and hidden apart).
+    l1, lhalf : {"per-layer", "tied", None}
+        The smoothed ℓ1 and ℓ½ penalties λ Σ √(W² + ε²) and λ Σ (W² + ε²)^¼ on the weights W (Lu 2017, §6);
+        their blocks follow the L2 block in ``hyper_names`` (names ``l1[0]``… or ``l1``, ``lhalf[0]``…).
     backend : str or Backend
     dtype : {"float64", "float32"}
     keep_delta : float
         δ of the coupled-mask central difference for keep-probabilities (an estimate, not exact).
+    penalty_eps : float
+        ε of the ℓ1/ℓ½ smoothing (``regularizers.PENALTY_EPS`` = 1e-3): ψ is |w| or |w|^½ up to O(ε) and has
+        curvature 1/ε (ℓ1), ½ε^(−3/2) (ℓ½) at w = 0.
     validate : bool
         Check shapes, finiteness, label range and λ's range in every public call (each check is a
         host read; turn off in hot loops once the data have been checked).
     """
 
     def __init__(self, sizes, activation="relu", batchnorm=False, l2="per-layer", noise=None,
-                 dropout=None, backend="numpy", dtype="float64", keep_delta=0.05, validate=True):
+                 dropout=None, backend="numpy", dtype="float64", keep_delta=0.05, validate=True, l1=None,
+                 lhalf=None, penalty_eps=PENALTY_EPS):
         sizes = [int(chk.check_positive_int(s, f"sizes[{i}]")) for i, s in enumerate(sizes)]
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
         if activation not in nnl.ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(nnl.ACTIVATIONS)}, got {activation!r}")
-        for name, mode in (("l2", l2), ("noise", noise), ("dropout", dropout)):
+        modes = {"l2": l2, "l1": l1, "lhalf": lhalf, "noise": noise, "keep": dropout}
+        for name, mode in (("l2", l2), ("l1", l1), ("lhalf", lhalf), ("noise", noise), ("dropout", dropout)):
             if mode not in MODES:
                 raise ValueError(f"{name} must be one of {MODES}, got {mode!r}")
         self.sizes, self.activation, self.batchnorm = tuple(sizes), activation, bool(batchnorm)
@@ -79,10 +91,11 @@ class MLP:
         self.dtype_name = dtype
         self.dtype = self.backend.dtype(dtype)
         self.keep_delta = chk.check_scalar(keep_delta, "keep_delta", 0, 0.5, low_open=True)
+        self.penalty_eps = chk.check_scalar(penalty_eps, "penalty_eps", 0, low_open=True)
         self.validate = bool(validate)
         self._layout()
         self.blocks, offset = {}, 0
-        for kind, mode in zip(KINDS, (l2, noise, dropout)):
+        for kind, mode in ((k, modes[k]) for k in KINDS):
             block = make_block(kind, mode, L, offset)
             if block is not None:
                 self.blocks[kind] = block
@@ -146,11 +159,12 @@ class MLP:
     def _zeros(self, shape):
         return self.xp.zeros(shape, dtype=self.dtype, device=self.backend.device)
 
-    def init_hypers(self, l2=1e-3, noise=0.1, keep=0.8):
+    def init_hypers(self, l2=1e-3, noise=0.1, keep=0.8, l1=1e-4, lhalf=1e-4):
         """λ in ``hyper_names`` order, natural units. Each argument: one value for all entries of its
         block, a sequence with one per entry, or a dict name → value."""
         values = []
-        for kind, given in zip(KINDS, (l2, noise, keep)):
+        given_by_kind = {"l2": l2, "l1": l1, "lhalf": lhalf, "noise": noise, "keep": keep}
+        for kind, given in ((k, given_by_kind[k]) for k in KINDS):
             block = self.blocks.get(kind)
             if block is None:
                 continue
@@ -178,15 +192,16 @@ class MLP:
         return {n: float(v) for n, v in zip(self.hyper_names, host)}
 
     def check_hypers(self, lam):
-        """Raise unless λ has length n_hypers, is finite, L2 ≥ 0, σ ≥ 0 and keep ∈ (0, 1]."""
+        """Raise unless λ has length n_hypers, is finite, L2, ℓ1, ℓ½ ≥ 0, σ ≥ 0 and keep ∈ (0, 1]."""
         chk.check_shape(lam, (self.n_hypers,), "lam")
         chk.check_float(lam, self.dtype, "lam")
         chk.check_finite(lam, "lam")
         host = self.backend.to_numpy(lam)
         for kind, block in self.blocks.items():
             for name, v in zip(block.names, host[block.slice]):
-                if kind in ("l2", "noise") and v < 0:
-                    what = "L2 strength" if kind == "l2" else "noise standard deviation σ"
+                if kind in ("l2", "l1", "lhalf", "noise") and v < 0:
+                    what = {"l2": "L2 strength", "l1": "ℓ1 strength", "lhalf": "ℓ½ strength"}.get(
+                        kind, "noise standard deviation σ")
                     raise ValueError(f"lam[{name!r}] is a {what} and must be ≥ 0, got {v}")
                 if kind == "keep" and not 0 < v <= 1:
                     raise ValueError(f"lam[{name!r}] is a keep-probability and must be in (0, 1], got {v}")
@@ -268,7 +283,7 @@ class MLP:
     # --- the public primitives (DESIGN.md names) ----------------------------------------------------
 
     def train_loss(self, theta, lam, X, y, noise=None):
-        """L_T(θ, λ) = mean CE + Σ_l λ_l/2 ‖W_l‖² on the minibatch with the given noise sample."""
+        """L_T(θ, λ) = mean CE + Σ_l λ_l/2 ‖W_l‖² (+ ℓ1, ℓ½) on the minibatch with the given noise sample."""
         return self.at(theta, lam, X, y, noise).loss
 
     def train_grad(self, theta, lam, X, y, noise=None):
@@ -361,6 +376,9 @@ class TrainPoint:
         self.eps, self.uniform = eps, uniform
         L, blocks = net.n_layers, net.blocks
         self.l2 = blocks["l2"].per_layer(lam) if "l2" in blocks else None
+        # ℓ1/ℓ½: kind → per-layer λ; empty when absent, so the L2-only path does no extra work
+        self.smooth = {k: blocks[k].per_layer(lam) for k in SMOOTH_PENALTIES if k in blocks}
+        self._dpsi = self._curv = None  # ψ′(W_l), Σ_k λ_k ψ_k″(W_l) per layer: computed once, on demand
         self.sigma = blocks["noise"].per_layer(lam) if "noise" in blocks else [None] * L
         self.keep = blocks["keep"].per_layer(lam) if "keep" in blocks else None
         drop = self._drop(self.keep)
@@ -371,9 +389,12 @@ class TrainPoint:
 
     @property
     def loss(self):
-        """L_T = CE + Σ λ_l/2 ‖W_l‖² (the penalty is summed only when the loss is read)."""
+        """L_T = CE + Σ λ_l/2 ‖W_l‖² + Σ λ_l Σ ψ(W_l) (the penalties are summed only when the loss is read)."""
         if self._loss is None:
-            penalty = l2_penalty(self.xp, self.Ws, self.l2) if self.l2 is not None else 0.0
+            xp, eps = self.xp, self.net.penalty_eps
+            penalty = l2_penalty(xp, self.Ws, self.l2) if self.l2 is not None else 0.0
+            for kind, lams in self.smooth.items():
+                penalty = penalty + smooth_penalty(xp, kind, self.Ws, lams, eps)
             self._loss = self.sweep.loss + penalty
         return self._loss
 
@@ -382,30 +403,55 @@ class TrainPoint:
             return [None] * self.net.n_layers
         return [dropout_scale(self.xp, U, p) for U, p in zip(self.uniform, keep)]
 
-    def _flat_with_l2(self, sw, Ws, g_params=None, g_bn=None):
-        """Flatten gradients adding the L2 term λ_l W_l (Ws: the W, or the RW of an R-sweep).
+    def _flat_with_l2(self, sw, Ws, g_params=None, g_bn=None, rsweep=False):
+        """Flatten gradients adding the penalties' terms: λ_l W_l (L2) and λ_l ψ′(W_l) (ℓ1, ℓ½) with Ws the
+        W; or, for an R-sweep (``rsweep``, Ws the RW), their R-terms λ_l RW_l and λ_l ψ″(W_l) ⊙ RW_l.
 
-        The gradient arrays are fresh products of this point's sweeps, so λ_l W_l is added in place."""
+        The gradient arrays are fresh products of this point's sweeps, so the terms are added in place."""
         g_params = sw.g_params if g_params is None else g_params
         g_bn = sw.g_bn if g_bn is None else g_bn
         if self.l2 is not None and Ws is not None:
             g_params = [(_add_scaled(gW, lam, W), gb) for (gW, gb), W, lam in zip(g_params, Ws, self.l2)]
+        if self.smooth and Ws is not None:
+            if rsweep:  # R{λ ψ′(W)} = λ ψ″(W) ⊙ RW: a diagonal, summed over the kinds once
+                terms = [D * RW for D, RW in zip(self.curvature(), Ws)]
+            else:
+                terms = [sum(lams[l] * self.dpsi()[kind][l] for kind, lams in self.smooth.items())
+                         for l in range(self.net.n_layers)]
+            g_params = [(t if gW is None else _add_in_place(gW, t), gb) for (gW, gb), t in zip(g_params, terms)]
         return self.net._flat(self.xp, g_params, g_bn, self.theta)
 
+    def dpsi(self):
+        """{kind: [ψ′(W_l) per layer]} for the ℓ1/ℓ½ penalties present (cached: ∂g_W_l/∂λ_l = ψ′(W_l))."""
+        if self._dpsi is None:
+            xp, eps = self.xp, self.net.penalty_eps
+            self._dpsi = {k: [PSI[k][1](xp, W, eps) for W in self.Ws] for k in self.smooth}
+        return self._dpsi
+
+    def curvature(self):
+        """Per layer D_l = Σ_k λ_k,l ψ_k″(W_l): the ℓ1/ℓ½ part of H, a diagonal (cached)."""
+        if self._curv is None:
+            xp, eps = self.xp, self.net.penalty_eps
+            self._curv = [sum(lams[l] * PSI[k][2](xp, W, eps) for k, lams in self.smooth.items())
+                          for l, W in enumerate(self.Ws)]
+        return self._curv
+
     def hvp(self, v):
-        """H v: R-forward + R-backward seeded with Rθ = v, plus the L2 term λ_l RW_l."""
+        """H v: R-forward + R-backward seeded with Rθ = v, plus the penalties' λ_l RW_l and λ_l ψ″(W_l) ⊙ RW_l."""
         return self.jvp(v, None)
 
     def mixed(self, v):
-        """(∂g_T/∂λ)ᵀ v, shape (n_hypers,): L2 ⟨v_W, W⟩; noise Σ R{g_h̃} ⊙ ε seeded with Rθ = v;
-        keep by the coupled-mask central difference."""
+        """(∂g_T/∂λ)ᵀ v, shape (n_hypers,): L2 ⟨v_W, W⟩; ℓ1, ℓ½ ⟨v_W, ψ′(W)⟩; noise Σ R{g_h̃} ⊙ ε seeded
+        with Rθ = v; keep by the coupled-mask central difference."""
         net, xp = self.net, self.xp
         if self.check:
             chk.check_shape(v, (net.n_params,), "v")
         parts = []
+        vW = [vW for vW, _ in net._split(v)[0]]
         if "l2" in net.blocks:
-            vW = [vW for vW, _ in net._split(v)[0]]
             parts.append(net.blocks["l2"].gather(xp, l2_mixed(xp, self.Ws, vW), v))
+        for kind in self.smooth:  # ⟨v_W_l, ψ′(W_l)⟩: l2_mixed with ψ′(W) in place of W
+            parts.append(net.blocks[kind].gather(xp, l2_mixed(xp, self.dpsi()[kind], vW), v))
         if "noise" in net.blocks:
             Rp, Rbn = net._split(v)
             _, _, Rg_in = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, need_input_grad=range(net.n_layers),
@@ -418,8 +464,8 @@ class TrainPoint:
         return xp.concat(parts) if parts else xp.zeros((0,), dtype=v.dtype, device=device(v))
 
     def mixed_jvp(self, u):
-        """(∂g_T/∂λ) u, shape (n_params,): L2 u_l W_l; noise by the R-sweep seeded with Rσ = T u;
-        keep by the coupled-mask central difference."""
+        """(∂g_T/∂λ) u, shape (n_params,): L2 u_l W_l; ℓ1, ℓ½ u_l ψ′(W_l); noise by the R-sweep seeded with
+        Rσ = T u; keep by the coupled-mask central difference."""
         return self.jvp(None, u)
 
     def jvp(self, v, u):
@@ -438,10 +484,15 @@ class TrainPoint:
         Rp, Rbn = net._split(v) if v is not None else (None, None)
         seeds = {kind: _seeds(block, u, xp, self.theta) for kind, block in net.blocks.items()}
         Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, Rsigma=seeds.get("noise"))
-        out = self._flat_with_l2(self.sweep, None if Rp is None else [RW for RW, _ in Rp], Rg_params, Rg_bn)
+        out = self._flat_with_l2(self.sweep, None if Rp is None else [RW for RW, _ in Rp], Rg_params, Rg_bn,
+                                 rsweep=True)
         if seeds.get("l2") is not None:  # (∂g_W_l/∂λ_l) u_l = u_l W_l
             terms = [(None if ul is None else ul * W, None) for ul, W in zip(seeds["l2"], self.Ws)]
             out = out + net._flat(xp, terms, None, self.theta)
+        for kind in self.smooth:  # ℓ1, ℓ½: (∂g_W_l/∂λ_l) u_l = u_l ψ′(W_l)
+            if seeds[kind] is not None:
+                terms = [(None if ul is None else ul * d, None) for ul, d in zip(seeds[kind], self.dpsi()[kind])]
+                out = out + net._flat(xp, terms, None, self.theta)
         if seeds.get("keep") is not None:  # the coupled-mask estimate J u
             for ul, col in zip(_block_entries(net.blocks["keep"], u), self._keep_columns()):
                 out = out if ul is None else out + ul * col
@@ -495,4 +546,10 @@ def _add_scaled(g, lam, W):
     if g is None:
         return lam * W
     g += lam * W
+    return g
+
+
+def _add_in_place(g, t):
+    """g + t, in place into g (a fresh gradient array owned by the caller)."""
+    g += t
     return g

@@ -148,15 +148,17 @@ def make_optimizer(name: str, lr, **kw):
 
 # --- hyperparameter parametrizations ------------------------------------------------------------------
 
-DEFAULT_BOUNDS = {"l2": (1e-8, 10.0), "noise": (1e-6, 10.0), "keep": (0.05, 0.999)}
+DEFAULT_BOUNDS = {"l2": (1e-8, 10.0), "noise": (1e-6, 10.0), "keep": (0.05, 0.999),
+                  "l1": (1e-10, 1.0), "lhalf": (1e-10, 1.0)}  # ℓ1/ℓ½: λ ≥ 1 zeroes a softmax net's weights
+KIND_TRANSFORMS = {"l2": "log", "l1": "log", "lhalf": "log", "noise": "log", "keep": "logit"}
 
 
 @dataclass(frozen=True)
 class Parametrization:
     """Per-entry transforms λ ↔ φ (``"log"``, ``"logit"`` or ``"identity"``) and natural-unit bounds.
 
-    Built for a model with ``Parametrization.for_names(hyper_names)``: ``l2*`` and ``noise*`` are log,
-    ``keep*`` logit, anything else identity.
+    Built for a model with ``Parametrization.for_names(hyper_names)``: ``l2*``, ``l1*``, ``lhalf*`` and
+    ``noise*`` are log, ``keep*`` logit, anything else identity.
     """
 
     kinds: tuple
@@ -170,7 +172,7 @@ class Parametrization:
         kinds, lower, upper = [], [], []
         for n in names:
             base = n.split("[")[0]
-            kinds.append({"l2": "log", "noise": "log", "keep": "logit"}.get(base, "identity"))
+            kinds.append(KIND_TRANSFORMS.get(base, "identity"))
             lo, hi = bounds.get(n, bounds.get(base, (-math.inf, math.inf)))
             if not lo < hi:
                 raise ValueError(f"bounds for {n!r} must satisfy lower < upper, got ({lo}, {hi})")

@@ -1,7 +1,8 @@
 """Every MLP derivative against central finite differences, over Hypothesis-drawn architectures.
 
 Drawn: 1–4 hidden layers of widths 1–16, batch 1–8, each activation, with and without batch norm,
-each regularizer in per-layer, tied or absent form. float64, on every backend of the fixture.
+each regularizer (L2, ℓ1, ℓ½, noise, dropout) in per-layer, tied or absent form. float64, on every backend
+of the fixture.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from hyperreg.hypergrad import greedy, unroll1_gtgv
 MODES = ["per-layer", "tied", None]
 KINK_MARGIN = 1e-3  # ReLU-like inputs closer than this to 0 could flip under the FD step
 BN_MIN_VAR = 1e-2  # batch variances near BN's ε make the function nearly singular: FD is meaningless there
+# ℓ1/ℓ½ smoothing ε drawn here: ψ′ varies on the scale ε, so FD_STEP must stay ≪ ε (test_penalties.py checks
+# the default ε = 1e-3 itself with an ε-scaled step)
+PENALTY_EPS = [0.05, 0.3]
 
 
 @dataclass
@@ -43,6 +47,9 @@ def architectures(draw, dropout=True):
         activation=draw(st.sampled_from(["relu", "leaky_relu", "tanh"])),
         batchnorm=batchnorm,
         l2=draw(st.sampled_from(MODES)),
+        l1=draw(st.sampled_from(MODES)),
+        lhalf=draw(st.sampled_from(MODES)),
+        penalty_eps=draw(st.sampled_from(PENALTY_EPS)),
         noise=draw(st.sampled_from(MODES)),
         dropout=draw(st.sampled_from(MODES)) if dropout else None,
         batch=draw(st.integers(2 if batchnorm else 1, 8)),
@@ -56,7 +63,7 @@ def make_case(be, arch, dtype="float64") -> Case:
     net = hyperreg.MLP(**arch, backend=be, dtype=dtype)
     rng = be.rng(seed)
     theta = rng.normal((net.n_params,), dtype) * 0.7  # random γ, β and biases: away from the init's symmetry
-    lam = net.init_hypers(l2=0.3, noise=0.2, keep=0.8)
+    lam = net.init_hypers(l2=0.3, noise=0.2, keep=0.8, l1=0.3, lhalf=0.3)
     lam = lam * (0.5 + rng.uniform((net.n_hypers,), dtype) * 0.5)  # distinct entries, still in range
     X = rng.normal((batch, net.sizes[0]), dtype)
     y = rng.integers(net.sizes[-1], batch)
