@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ["demo", "bench", "quadratic", "hoag"]
+SUBCOMMANDS = ["demo", "bench", "quadratic", "hoag", "tune", "grid", "rerun", "figure", "schedules"]
 
 
 class CLIError(Exception):

@@ -1,0 +1,328 @@
+"""``hyperreg tune``: train an MLP on T1 while tuning its regularization λ on T2, in one run (Luketina et al.).
+
+``TuneConfig`` holds every option (JSON-serializable: it is ``run.json``'s ``config`` and what ``rerun`` and
+``grid`` replay); ``build`` turns it into a problem and a ``Tuner``; ``train`` runs the tuner's loop with
+checkpoints; ``tune`` does all of it and returns ``run.json``'s document.
+
+Defaults, chosen by measurement (digits, 64-100-100-10 ReLU, per-layer L2 and noise, Adam(1e-3) on θ,
+batch 100, 150 epochs = 1800 steps; see ``docs/defaults.md`` for the whole table):
+
+- hyper-optimizer **Adam on φ = log λ**: a hypergradient w.r.t. φ is λ·∂L_V/∂λ, so with SGD a λ started at
+  1e-7 gets steps ~1e-7 times smaller than one started at 1e-1 and never moves (SGD(0.1) from l2 = 1e-7 ended
+  at 1e-7); Adam divides by the gradient's running RMS, so φ moves at ≈ hyper-lr per hyper step whatever the
+  scale, and λ travels the same number of decades from either side.
+- **hyper-lr 0.02**, one hyper step per elementary step (``every`` 1): 1800 steps × 0.02 allows ≈ 36 e-folds
+  (15 decades) of travel, enough to cross six decades and then settle; 0.005 left l2 started at 1e-7 short
+  of the grid's good region, 0.1 made λ jitter by a decade at the end.
+- method **greedy** (T1–T2, eq. 3): exact for the one step, works with Adam on θ (forward-mode methods need
+  SGD or momentum), and costs one extra R-sweep and a validation gradient per hyper step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+REG_KINDS = ("l2", "noise", "dropout")
+OPTIMIZER_NAMES = ("adam", "sgd", "momentum")
+HYPER_OPTIMIZER_NAMES = ("adam", "sgd")
+DEFAULT_INIT = {"l2": 1e-3, "noise": 0.1, "dropout": 0.8}
+TRAIN_METRIC_ROWS = 5000  # train cost / error in the history: on at most this many T1 rows (a fixed subset)
+
+
+@dataclass
+class TuneConfig:
+    """Every option of ``hyperreg tune`` (natural units; ``init`` maps a kind or a name to λ₀)."""
+
+    data: str = "digits"
+    sizes: tuple = (100, 100)  # hidden widths; input and output widths come from the data
+    activation: str = "relu"
+    batchnorm: bool = False
+    reg: tuple = ("l2", "noise")
+    tied: bool = False
+    init: dict = field(default_factory=dict)
+    method: str = "greedy"
+    every: int = 0  # 0: the method's own (K for unrollK, else 1)
+    warmup: int = 0
+    epochs: float = 150
+    batch: int = 100
+    lr: float = 1e-3
+    anneal: bool = True  # η constant for the first half, then linearly down to η/10 (Luketina's annealed Adam)
+    hyper_lr: float = 0.02
+    optimizer: str = "adam"
+    hyper_optimizer: str = "adam"
+    backend: str = "numpy"
+    dtype: str = "float64"
+    seed: int = 0
+    log_every: int = 0  # 0: about 60 records over the run (at most one per 5 steps)
+    val_batch: int = 0  # 0: all of T2 in each hyper step
+    freeze: tuple = ()  # names held at their initial λ (Luketina Fig. 1 left: noise[hidden] off)
+
+    def to_json(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["sizes"], d["reg"], d["freeze"] = list(self.sizes), list(self.reg), list(self.freeze)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "TuneConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"config: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        d = dict(d)
+        for key in ("sizes", "reg", "freeze"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+    def replace(self, **kw) -> "TuneConfig":
+        return dataclasses.replace(self, **kw)
+
+    def validate(self):
+        """Raise ValueError naming the option, its allowed range and the value received."""
+        for name in ("lr", "hyper_lr", "epochs"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"--{name.replace('_', '-')} must be a positive number, got {v!r}")
+        if int(self.every) < 0:
+            raise ValueError(f"--every must be a positive integer (0: the method's own), got {self.every!r}")
+        for name in ("batch",):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"--{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in ("warmup", "log_every", "val_batch"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be ≥ 0, got {getattr(self, name)!r}")
+        if any(int(s) < 1 for s in self.sizes):
+            raise ValueError(f"--sizes must be positive hidden widths like 100,100, got {list(self.sizes)}")
+        bad = [r for r in self.reg if r not in REG_KINDS]
+        if bad or not self.reg:
+            raise ValueError(f"--reg must be a comma-separated subset of {','.join(REG_KINDS)}, got "
+                             f"{','.join(self.reg)!r}")
+        if self.optimizer not in OPTIMIZER_NAMES:
+            raise ValueError(f"--optimizer must be one of {', '.join(OPTIMIZER_NAMES)}, got {self.optimizer!r}")
+        if self.hyper_optimizer not in HYPER_OPTIMIZER_NAMES:
+            raise ValueError(f"--hyper-optimizer must be one of {', '.join(HYPER_OPTIMIZER_NAMES)}, got "
+                             f"{self.hyper_optimizer!r}")
+        from ..tuner import parse_method
+
+        parse_method(self.method)
+        return self
+
+
+# --- building the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """A built run: the data on the backend, the network, the problem, the tuner, θ₀ and λ₀."""
+
+    config: TuneConfig
+    dataset: object
+    net: object
+    problem: object
+    tuner: object
+    theta0: object
+    lam0: object
+    steps: int
+    test: tuple  # (X_test, y_test) on the backend
+
+
+def load_data(config: TuneConfig):
+    """The dataset of ``config.data`` (split from ``config.seed``), cached per process."""
+    key = (config.data, config.seed)
+    if key not in _DATA_CACHE:
+        from ..data import load_dataset
+
+        _DATA_CACHE[key] = load_dataset(config.data, seed=config.seed)
+    return _DATA_CACHE[key]
+
+
+_DATA_CACHE: dict = {}
+
+
+def _init_lambda(net, config: TuneConfig):
+    """λ₀ from ``config.init``: keys are kinds (l2, noise, dropout → keep) or single names (``noise[0]``)."""
+    per_kind = {"l2": DEFAULT_INIT["l2"], "noise": DEFAULT_INIT["noise"], "keep": DEFAULT_INIT["dropout"]}
+    named = {}
+    for key, value in config.init.items():
+        kind = "keep" if key == "dropout" else key
+        if kind in per_kind:
+            per_kind[kind] = float(value)
+        elif key in net.hyper_names:
+            named[key] = float(value)
+        else:
+            raise ValueError(f"--init: unknown hyperparameter {key!r}; use a kind (l2, noise, dropout) or one "
+                             f"of {', '.join(net.hyper_names)}")
+    lam = net.hypers_dict(net.init_hypers(per_kind["l2"], per_kind["noise"], per_kind["keep"]))
+    lam.update(named)
+    return net.init_hypers(*(_block_values(net, kind, lam) for kind in ("l2", "noise", "keep")))
+
+
+def _block_values(net, kind, lam):
+    block = net.blocks.get(kind)
+    return [lam[n] for n in block.names] if block is not None else 0.0
+
+
+def _freeze_bounds(net, lam0, names):
+    """Bounds [v, v(1 + 1e-12)] hold each named λ at its initial v (the tuner clips λ to its bounds)."""
+    lam = net.hypers_dict(lam0)
+    unknown = [n for n in names if n not in lam]
+    if unknown:
+        raise ValueError(f"--freeze: unknown hyperparameters {unknown}; known: {', '.join(lam)}")
+    return {n: (lam[n], lam[n] * (1 + 1e-12) + 1e-300) for n in names}
+
+
+def make_optimizers(config: TuneConfig, steps: int):
+    from ..optim import Adam, Annealed, make_optimizer
+
+    lr = Annealed(config.lr, steps // 2, steps, 0.1) if config.anneal else config.lr
+    opt = make_optimizer(config.optimizer, lr)
+    hyper = Adam(config.hyper_lr) if config.hyper_optimizer == "adam" else make_optimizer("sgd", config.hyper_lr)
+    return opt, hyper
+
+
+def build(config: TuneConfig, callbacks=()) -> Run:
+    """The data, MLP, problem and tuner of ``config``; θ₀ from ``config.seed``."""
+    from ..backends import get_backend
+    from ..mlp import MLP
+    from ..problems.classification import MLPProblem
+    from ..tuner import Tuner
+
+    config.validate()
+    ds = load_data(config)
+    be = get_backend(config.backend)
+    mode = "tied" if config.tied else "per-layer"
+    sizes = [ds.n_features, *map(int, config.sizes), ds.n_classes]
+    net = MLP(sizes, config.activation, config.batchnorm, l2=mode if "l2" in config.reg else None,
+              noise=mode if "noise" in config.reg else None, dropout=mode if "dropout" in config.reg else None,
+              backend=be, dtype=config.dtype, validate=False)
+
+    def put(X, y):
+        return be.asarray(X, dtype=config.dtype), be.asarray(np.asarray(y, dtype=np.int64))
+
+    Xt, yt = put(ds.X_train, ds.y_train)
+    Xv, yv = put(ds.X_val, ds.y_val)
+    problem = MLPProblem(net, Xt, yt, Xv, yv, batch_size=config.batch,
+                         val_batch_size=config.val_batch or None)
+    steps = max(1, round(config.epochs * len(ds.y_train) / config.batch))
+    log_every = config.log_every or max(5, steps // 60)
+    opt, hyper = make_optimizers(config, steps)
+    run = Run(config, ds, net, problem, None, net.init_params(config.seed), _init_lambda(net, config), steps,
+              put(ds.X_test, ds.y_test))
+    run.tuner = Tuner(problem, config.method, opt, hyper, every=config.every or None, warmup=config.warmup,
+                      log_every=log_every, bounds=_freeze_bounds(net, run.lam0, config.freeze),
+                      callbacks=[Metrics(run), *callbacks], seed=config.seed, backend=be)
+    return run
+
+
+class Metrics:
+    """Tuner callback: adds the test cost and error, and the clean train cost and error (on a fixed subset of
+    T1), to each history record — Luketina Fig. 2's curves. Reads no RNG, so it never changes the run."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        n = min(TRAIN_METRIC_ROWS, run.problem.X_train.shape[0])
+        self.train = (run.problem.X_train[:n], run.problem.y_train[:n])
+
+    def __call__(self, tuner, state, record):
+        net = self.run.net
+        for prefix, (X, y) in (("test", self.run.test), ("train", self.train)):
+            loss, err = evaluate(net, state.theta, X, y)
+            record[f"{prefix}_error"] = err
+            record[f"{prefix}_" + ("loss" if prefix == "test" else "ce")] = loss
+
+
+def evaluate(net, theta, X, y):
+    """(mean cross-entropy, error rate) of the clean network on (X, y): host floats."""
+    xp = net.xp
+    loss = float(net.val_loss(theta, X, y, check=False))
+    err = float(xp.mean(xp.astype(net.predict(theta, X) != y, theta.dtype)))
+    return loss, err
+
+
+# --- the loop, with checkpoints --------------------------------------------------------------------------
+
+
+def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=None, progress=False):
+    """``Tuner.run``'s loop (``step``, then ``record`` every ``log_every`` and at the end), saving a checkpoint
+    every ``checkpoint_every`` steps. ``stop_after``: return after that step (what an interruption
+    leaves; the tests resume from it). Returns the final ``TunerState``."""
+    from ..checkpoint import save_checkpoint
+    from ..tuner import _progress
+
+    tuner, steps = run.tuner, run.steps
+    if checkpoint_every < 0:  # "about ten per run"
+        checkpoint_every = max(1, steps // 10)
+    st = tuner.init_state(run.theta0, run.lam0) if state is None else state
+    end = steps if stop_after is None else min(steps, stop_after)
+    bar = _progress(progress, steps, st.step)
+    try:
+        while st.step < end:
+            t0 = time.perf_counter()
+            tuner.step(st)
+            st.seconds += time.perf_counter() - t0
+            if bar is not None:
+                bar.update(1)
+            if st.step % tuner.log_every == 0 or st.step == steps:
+                tuner.record(st)
+            if checkpoint and checkpoint_every and (st.step % checkpoint_every == 0 or st.step == steps):
+                save_checkpoint(checkpoint, st, run.config.to_json(), run.tuner.backend)
+    finally:
+        if bar is not None:
+            bar.close()
+    return st
+
+
+def plain_step_seconds(config: TuneConfig, steps=60, warm=10) -> float:
+    """Seconds per elementary step of plain training (method fixed, same network and batch): the
+    denominator of the overhead. Median of the per-step times after ``warm`` untimed steps."""
+    run = build(config.replace(method="fixed", log_every=10**9))
+    st = run.tuner.init_state(run.theta0, run.lam0)
+    times = []
+    for i in range(warm + steps):
+        t0 = time.perf_counter()
+        run.tuner.step(st)
+        if i >= warm:
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def final_metrics(run: Run, theta) -> dict:
+    """Validation (all of T2) and test cost and error of θ."""
+    p = run.problem
+    val_loss, val_error = evaluate(run.net, theta, p.X_val, p.y_val)
+    test_loss, test_error = evaluate(run.net, theta, *run.test)
+    return {"val_loss": val_loss, "val_error": val_error, "test_loss": test_loss, "test_error": test_error}
+
+
+def tune(config: TuneConfig, progress=False, checkpoint=None, checkpoint_every=0, resume=None,
+         stop_after=None) -> dict:
+    """One run of ``config`` (or the continuation of checkpoint ``resume``): ``run.json``'s document."""
+    state = None
+    if resume is not None:
+        from ..checkpoint import load_checkpoint
+
+        saved = load_checkpoint(resume)
+        config = TuneConfig.from_json(saved["config"])
+    run = build(config)
+    if resume is not None:
+        from ..checkpoint import restore_state
+
+        state = restore_state(saved, run.tuner)
+    st = train(run, state, checkpoint, checkpoint_every, stop_after, progress)
+    return {"config": config.to_json(), "history": st.history, "lambda_init": run.net.hypers_dict(run.lam0),
+            "lambda": run.net.hypers_dict(st.lam), **final_metrics(run, st.theta), "seconds": st.seconds,
+            "steps": st.step, "total_steps": run.steps}
+
+
+RUN_KEYS = ("config", "history", "lambda_init", "lambda", "val_loss", "val_error", "test_loss", "test_error",
+            "seconds")
+
+
+def run_json(doc: dict) -> dict:
+    """Exactly ``run.json``'s keys (``tune`` also returns the step counts)."""
+    return {k: doc[k] for k in RUN_KEYS}

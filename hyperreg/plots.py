@@ -1,0 +1,132 @@
+"""Figures of runs and sweeps (matplotlib, Agg backend: files only, no display).
+
+Every function takes plain host data (the ``history`` list of a run, lists of floats) and writes one PNG.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+DPI = 110
+
+
+def _save(fig, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def _series(history, key):
+    pts = [(r["step"], r[key]) for r in history if r.get(key) is not None]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def plot_lambda(history, path, title="λ during training"):
+    """Each hyperparameter (natural units, log scale) against the elementary step (Luketina Fig. 3)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    names = list(history[0]["lambda"]) if history else []
+    for name in names:
+        steps = [r["step"] for r in history]
+        ax.plot(steps, [r["lambda"][name] for r in history], label=name, lw=1.6)
+    ax.set_yscale("log")
+    ax.set_xlabel("elementary step")
+    ax.set_ylabel("λ (L2 strength / noise σ / keep-probability)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    if names:
+        ax.legend(fontsize=8, ncol=2)
+    return _save(fig, path)
+
+
+def plot_curves(history, path, title="cost and error during training"):
+    """Train / validation / test cross-entropy and error against the step (Luketina Fig. 2)."""
+    fig, (ax_c, ax_e) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label, style in (("train_loss", "train (L_T, regularized, noisy)", ":"),
+                              ("train_ce", "train (clean CE)", "-"), ("val_loss", "validation T2", "-"),
+                              ("test_loss", "test", "-")):
+        x, y = _series(history, key)
+        if x:
+            ax_c.plot(x, y, style, label=label, lw=1.5)
+    for key, label in (("train_error", "train"), ("val_error", "validation T2"), ("test_error", "test")):
+        x, y = _series(history, key)
+        if x:
+            ax_e.plot(x, [100 * v for v in y], label=label, lw=1.5)
+    ax_c.set_ylabel("cross-entropy")
+    ax_c.set_yscale("log")
+    ax_e.set_ylabel("classification error (%)")
+    for ax in (ax_c, ax_e):
+        ax.set_xlabel("elementary step")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_trajectories(xs, ys, z, trajectories, xlabel, ylabel, path, title, zlabel="test cross-entropy"):
+    """λ trajectories (one per init: □ start, ★ end) over a grid search's test cost (Luketina Fig. 1).
+
+    ``xs``, ``ys``: the grid's axis values (log scale); ``z[i][j]`` the cost at (xs[j], ys[i]);
+    ``trajectories``: list of (x list, y list)."""
+    fig, ax = plt.subplots(figsize=(6.4, 5))
+    lx, ly = [math.log10(v) for v in xs], [math.log10(v) for v in ys]
+    mesh = ax.pcolormesh(lx, ly, z, shading="nearest", cmap="viridis")
+    fig.colorbar(mesh, ax=ax, label=zlabel)
+    for i, (tx, ty) in enumerate(trajectories):
+        px, py = [math.log10(v) for v in tx], [math.log10(v) for v in ty]
+        color = plt.cm.autumn(i / max(1, len(trajectories) - 1))
+        ax.plot(px, py, "-", color=color, lw=1.5)
+        ax.plot(px[0], py[0], "s", color=color, ms=8, mec="k")
+        ax.plot(px[-1], py[-1], "*", color=color, ms=14, mec="k")
+    ax.set_xlabel(f"log10 {xlabel}")
+    ax.set_ylabel(f"log10 {ylabel}")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_scatter(x, y, xlabel, ylabel, path, title, percent=True, labels=None):
+    """y against x with the diagonal y = x (Luketina Figs. 4–6)."""
+    scale = 100 if percent else 1
+    fig, ax = plt.subplots(figsize=(5, 5))
+    sx, sy = [scale * v for v in x], [scale * v for v in y]
+    ax.scatter(sx, sy, s=40, c="C0", edgecolors="k", zorder=3)
+    if labels:
+        for a, b, t in zip(sx, sy, labels):
+            ax.annotate(t, (a, b), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    lo, hi = min(sx + sy), max(sx + sy)
+    pad = 0.05 * (hi - lo or 1)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=1, label="y = x")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel(xlabel + (" (%)" if percent else ""))
+    ax.set_ylabel(ylabel + (" (%)" if percent else ""))
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    return _save(fig, path)
+
+
+def plot_table2(rows, path, title):
+    """Validation cross-entropy with and without early stopping per method (bars; the ICLR-2018 Table 2)."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    names = [r["method"] for r in rows]
+    idx = range(len(rows))
+    ax.bar([i - 0.2 for i in idx], [1e3 * r["val_ce_early"] for r in rows], 0.4, label="with early stopping")
+    ax.bar([i + 0.2 for i in idx], [1e3 * r["val_ce_final"] for r in rows], 0.4, label="without early stopping")
+    ax.set_xticks(list(idx))
+    ax.set_xticklabels(names, rotation=30, ha="right")
+    vals = [1e3 * r[k] for r in rows for k in ("val_ce_early", "val_ce_final")]
+    lo, hi = min(vals), max(vals)
+    ax.set_ylim(max(0.0, lo - 0.3 * (hi - lo + 1e-9)), hi + 0.15 * (hi - lo + 1e-9))
+    ax.set_ylabel("validation cross-entropy (×10³), mean over inits")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
