@@ -101,7 +101,7 @@ def test_gap_policy_evaluation_batches_are_fixed():
     (X1, _), (X2, _) = tuner.method.eval_batches(tuner)
     (Y1, _), _ = tuner.method.eval_batches(tuner)
     assert X1.shape == (30, 64) and X2.shape == (30, 64) and np.array_equal(X1, Y1)
-    assert tuner.method.factor(0.5) == 2.0 and tuner.method.factor(0.03) == 1.0 and tuner.method.factor(0) == 0.5
+    assert tuner.method.factor(0.5) == 2.0 and tuner.method.factor(0.045) == 1.0 and tuner.method.factor(0) == 0.5
 
 
 @pytest.mark.parametrize("make, match", [

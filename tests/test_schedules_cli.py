@@ -27,6 +27,18 @@ def test_quick_run_writes_json_with_all_methods_and_the_figure(tmp_path, capsys)
     assert "best const" in capsys.readouterr().out
 
 
+def test_merge_combines_seeds_run_apart(tmp_path, capsys):
+    quick = ["schedules", "--quick", "--hidden", "8", "--steps", "10"]
+    for seed in (0, 1):
+        assert main([*quick, "--seed", str(seed), "--out", str(tmp_path / f"s{seed}")]) == 0
+    parts = [str(tmp_path / f"s{seed}" / "schedules.json") for seed in (0, 1)]
+    assert main(["schedules", "--merge", *parts, "--out", str(tmp_path / "all")]) == 0
+    doc = json.loads((tmp_path / "all" / "schedules.json").read_text())
+    assert doc["settings"]["seeds"] == [0, 1] and len(doc["summary"]["table"]["8"]["gap"]["per_seed"]) == 2
+    assert main(["schedules", "--merge", parts[0], parts[0], "--out", str(tmp_path / "dup")]) == 2
+    assert "more than one document" in capsys.readouterr().err
+
+
 def test_l_half_penalty_runs(tmp_path):
     assert main(["schedules", "--quick", "--penalty", "lhalf", "--hidden", "8", "--out", str(tmp_path)]) == 0
     doc = json.loads((tmp_path / "schedules.json").read_text())

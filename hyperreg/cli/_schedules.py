@@ -30,11 +30,13 @@ def add_parser(sub):
     p.add_argument("--seeds", type=int, default=1, help="number of seeds: seed, seed+1, … (default 1)")
     p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default %(default)s)")
     p.add_argument("--hyper-lr", type=float, default=0.02, help="Adam on log λ for greedy and clip")
-    p.add_argument("--gap", default="100,2,0.5,0.04,0.02",
+    p.add_argument("--gap", default="100,2,0.5,0.06,0.03",
                    help="gap policy every,up,down,high,low (default %(default)s; see schedules.GapPolicy)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: small matrices, shared CPUs)")
     p.add_argument("--out", metavar="DIR", default="schedules-out", help="where schedules.json and .png go")
     p.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK}")
+    p.add_argument("--merge", nargs="+", metavar="JSON",
+                   help="no training: combine schedules.json files of the same settings run with different seeds")
     p.set_defaults(func=run)
 
 
@@ -70,9 +72,10 @@ def settings(args):
 
 
 def run(args):
-    from ..experiments.schedules import format_table, plot
     from ..experiments.schedules import run as run_all
 
+    if args.merge:
+        return _merge(args)
     s = settings(args)
     if args.threads < 1:
         raise CLIError(f"--threads must be ≥ 1, got {args.threads}")
@@ -87,14 +90,33 @@ def run(args):
     else:  # pragma: no cover
         doc = run_all(s, progress=_progress if not args.quick else None)
     doc["seconds"] = time.perf_counter() - start
-    os.makedirs(args.out, exist_ok=True)
-    path_json, path_png = os.path.join(args.out, "schedules.json"), os.path.join(args.out, "schedules.png")
+    _write(doc, args.out)
+    return 0
+
+
+def _merge(args):
+    from ..experiments.schedules import merge
+
+    docs = []
+    for path in args.merge:
+        if not os.path.isfile(path):
+            raise CLIError(f"--merge: no such file {path!r}")
+        with open(path) as f:
+            docs.append(json.load(f))
+    _write(merge(docs), args.out)
+    return 0
+
+
+def _write(doc, out):
+    from ..experiments.schedules import format_table, plot
+
+    os.makedirs(out, exist_ok=True)
+    path_json, path_png = os.path.join(out, "schedules.json"), os.path.join(out, "schedules.png")
     with open(path_json, "w") as f:
         json.dump(doc, f, indent=1)
     plot(doc, path_png)
     print(format_table(doc))
     print(f"{len(doc['runs'])} runs in {doc['seconds']:.0f} s; json: {path_json}; figure: {path_png}")
-    return 0
 
 
 def _progress(r):

@@ -41,8 +41,8 @@ class Settings:
     gap_every: int = 100
     gap_up: float = 2.0
     gap_down: float = 0.5
-    gap_high: float = 0.04
-    gap_low: float = 0.02
+    gap_high: float = 0.06
+    gap_low: float = 0.03
     eval_size: int = 500
     backend: str = "numpy"
     methods: tuple = ("pull-down", "pull-up", "gap", "greedy", "clip")
@@ -163,6 +163,22 @@ def run(s: Settings, progress=None) -> dict:
                         progress(runs[-1])
     return {"settings": _settings_json(s), "runs": runs, "summary": summarize(s, runs),
             "methods": sorted({r["method"] for r in runs})}
+
+
+def merge(docs) -> dict:
+    """One document from runs of the same settings with different seeds (e.g. one process per seed)."""
+    first = dict(docs[0]["settings"])
+    for d in docs[1:]:
+        other = {k: v for k, v in d["settings"].items() if k != "seeds"}
+        if other != {k: v for k, v in first.items() if k != "seeds"}:
+            raise ValueError("merge: the documents' settings differ beyond their seeds")
+    runs = [r for d in docs for r in d["runs"]]
+    seeds = sorted({r["seed"] for r in runs})
+    if len(runs) != len({(r["seed"], r["hidden"], r["steps_per_value"], r["method"]) for r in runs}):
+        raise ValueError(f"merge: a seed appears in more than one document (seeds {seeds})")
+    s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in {**first, "seeds": seeds}.items()})
+    return {"settings": _settings_json(s), "runs": runs, "summary": summarize(s, runs),
+            "methods": sorted({r["method"] for r in runs}), "seconds": sum(d.get("seconds", 0) for d in docs)}
 
 
 def _settings_json(s: Settings) -> dict:
