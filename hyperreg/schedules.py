@@ -50,10 +50,11 @@ class _Schedule:
         return _set(names, lam, self.name, self.value(t))
 
     def propose(self, tuner, state, point):
-        """λ of step t + 1; None while the value does not change (no device work for a piecewise schedule)."""
+        """λ of step t + 1; None while the value does not change (no device work for a piecewise schedule),
+        except after step 0, so that a run started off-schedule joins it from step 1."""
         t = state.step
         nxt = self.value(t + 1)
-        if nxt == self.value(t):
+        if t > 0 and nxt == self.value(t):
             return None
         return self.lam_at(tuner.problem.hyper_names, state.lam, t + 1)
 

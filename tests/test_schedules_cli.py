@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from hyperreg.cli import main
@@ -37,6 +38,17 @@ def test_merge_combines_seeds_run_apart(tmp_path, capsys):
     assert doc["settings"]["seeds"] == [0, 1] and len(doc["summary"]["table"]["8"]["gap"]["per_seed"]) == 2
     assert main(["schedules", "--merge", parts[0], parts[0], "--out", str(tmp_path / "dup")]) == 2
     assert "more than one document" in capsys.readouterr().err
+
+
+def test_npz_data(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 150)
+    X = rng.normal(size=(150, 5)) + y[:, None]
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    assert main(["schedules", "--quick", "--hidden", "4", "--data", f"npz:{tmp_path / 'd.npz'}",
+                 "--out", str(tmp_path)]) == 0
+    doc = json.loads((tmp_path / "schedules.json").read_text())
+    assert doc["settings"]["data"].startswith("npz:") and len(doc["runs"]) == 14
 
 
 def test_l_half_penalty_runs(tmp_path):
