@@ -484,15 +484,15 @@ class TrainPoint:
         Rp, Rbn = net._split(v) if v is not None else (None, None)
         seeds = {kind: _seeds(block, u, xp, self.theta) for kind, block in net.blocks.items()}
         Rg_params, Rg_bn, _ = rsweep(self.sweep, Rparams=Rp, Rbn=Rbn, Rsigma=seeds.get("noise"))
+        # the penalties' λ-terms go into the weight R-gradients before the one flatten (no extra pass over θ):
+        # (∂g_W_l/∂λ_l) u_l = u_l W_l (L2), u_l ψ′(W_l) (ℓ1, ℓ½)
+        dW = {"l2": self.Ws} | ({k: self.dpsi()[k] for k in self.smooth if seeds[k] is not None})
+        for kind, D in dW.items():
+            if seeds.get(kind) is not None:
+                Rg_params = [(_add_scaled(gW, ul, d) if ul is not None else gW, gb)
+                             for (gW, gb), ul, d in zip(Rg_params, seeds[kind], D)]
         out = self._flat_with_l2(self.sweep, None if Rp is None else [RW for RW, _ in Rp], Rg_params, Rg_bn,
                                  rsweep=True)
-        if seeds.get("l2") is not None:  # (∂g_W_l/∂λ_l) u_l = u_l W_l
-            terms = [(None if ul is None else ul * W, None) for ul, W in zip(seeds["l2"], self.Ws)]
-            out = out + net._flat(xp, terms, None, self.theta)
-        for kind in self.smooth:  # ℓ1, ℓ½: (∂g_W_l/∂λ_l) u_l = u_l ψ′(W_l)
-            if seeds[kind] is not None:
-                terms = [(None if ul is None else ul * d, None) for ul, d in zip(seeds[kind], self.dpsi()[kind])]
-                out = out + net._flat(xp, terms, None, self.theta)
         if seeds.get("keep") is not None:  # the coupled-mask estimate J u
             for ul, col in zip(_block_entries(net.blocks["keep"], u), self._keep_columns()):
                 out = out if ul is None else out + ul * col
