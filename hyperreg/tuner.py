@@ -191,12 +191,16 @@ class Tuner:
                 st.tangent_v = tangent_zeros(theta, self.problem.n_hypers)
         return st
 
-    def run(self, theta, lam, steps, state=None, progress=False) -> TuneResult:
-        """Run ``steps`` elementary steps from (θ, λ), or continue ``state`` up to step ``steps``."""
+    def run(self, theta, lam, steps, state=None, progress=False, stop_after=None, on_step=None) -> TuneResult:
+        """Run ``steps`` elementary steps from (θ, λ), or continue ``state`` up to step ``steps``.
+
+        ``stop_after``: return once that step is done (what an interruption leaves; resume with ``state``).
+        ``on_step(state)``: called after every step and its history record (checkpointing hooks in here)."""
         st = self.init_state(theta, lam) if state is None else state
+        end = steps if stop_after is None else min(steps, stop_after)
         bar = _progress(progress, steps, st.step)
         try:
-            while st.step < steps:
+            while st.step < end:
                 t0 = time.perf_counter()
                 self.step(st)
                 st.seconds += time.perf_counter() - t0
@@ -204,6 +208,8 @@ class Tuner:
                     bar.update(1)
                 if st.step % self.log_every == 0 or st.step == steps:
                     self.record(st)
+                if on_step is not None:
+                    on_step(st)
         finally:
             if bar is not None:
                 bar.close()

@@ -253,33 +253,22 @@ def evaluate(net, theta, X, y):
 
 
 def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=None, progress=False):
-    """``Tuner.run``'s loop (``step``, then ``record`` every ``log_every`` and at the end), saving a checkpoint
-    every ``checkpoint_every`` steps. ``stop_after``: return after that step (what an interruption
-    leaves; the tests resume from it). Returns the final ``TunerState``."""
+    """``Tuner.run`` with a checkpoint saved every ``checkpoint_every`` steps (through its ``on_step`` hook).
+    ``stop_after``: return after that step (what an interruption leaves; the tests resume from it).
+    Returns the final ``TunerState``."""
     from ..checkpoint import save_checkpoint
-    from ..tuner import _progress
 
     tuner, steps = run.tuner, run.steps
     if checkpoint_every < 0:  # "about ten per run"
         checkpoint_every = max(1, steps // 10)
-    st = tuner.init_state(run.theta0, run.lam0) if state is None else state
-    end = steps if stop_after is None else min(steps, stop_after)
-    bar = _progress(progress, steps, st.step)
-    try:
-        while st.step < end:
-            t0 = time.perf_counter()
-            tuner.step(st)
-            st.seconds += time.perf_counter() - t0
-            if bar is not None:
-                bar.update(1)
-            if st.step % tuner.log_every == 0 or st.step == steps:
-                tuner.record(st)
-            if checkpoint and checkpoint_every and (st.step % checkpoint_every == 0 or st.step == steps):
-                save_checkpoint(checkpoint, st, run.config.to_json(), run.tuner.backend)
-    finally:
-        if bar is not None:
-            bar.close()
-    return st
+
+    def save_when_due(st):
+        if st.step % checkpoint_every == 0 or st.step == steps:
+            save_checkpoint(checkpoint, st, run.config.to_json(), tuner.backend)
+
+    res = tuner.run(run.theta0, run.lam0, steps, state=state, progress=progress, stop_after=stop_after,
+                    on_step=save_when_due if checkpoint and checkpoint_every else None)
+    return res.state
 
 
 def plain_step_seconds(config: TuneConfig, steps=60, warm=10) -> float:
