@@ -30,7 +30,9 @@ def add_parser(sub):
     p.add_argument("--seeds", type=int, default=1, help="number of seeds: seed, seed+1, … (default 1)")
     p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default %(default)s)")
     p.add_argument("--hyper-lr", type=float, default=0.02, help="Adam on log λ for greedy and clip")
-    p.add_argument("--gap", default="100,2,0.5,0.06,0.03",
+    from hyperreg.schedules import GapPolicy as g
+
+    p.add_argument("--gap", default=f"{g.every},{g.up},{g.down},{g.high},{g.low}",
                    help="gap policy every,up,down,high,low (default %(default)s; see schedules.GapPolicy)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: small matrices, shared CPUs)")
     p.add_argument("--out", metavar="DIR", default="schedules-out", help="where schedules.json and .png go")

@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..schedules import GapPolicy
+
 PENALTIES = ("l2", "l1", "lhalf")
 
 
@@ -45,12 +47,12 @@ class Settings:
     batch: int = 100
     hyper_lr: float = 0.02  # Adam on log λ for greedy / clip (hyperreg tune's default)
     clip_r: float = 1.0
-    gap_every: int = 100
-    gap_up: float = 2.0
-    gap_down: float = 0.5
-    gap_high: float = 0.06
-    gap_low: float = 0.03
-    eval_size: int = 500
+    gap_every: int = GapPolicy.every  # the policy's own defaults: one source for the numbers
+    gap_up: float = GapPolicy.up
+    gap_down: float = GapPolicy.down
+    gap_high: float = GapPolicy.high
+    gap_low: float = GapPolicy.low
+    eval_size: int = GapPolicy.eval_size
     backend: str = "numpy"
     methods: tuple = ("pull-down", "pull-up", "gap", "greedy", "clip")
 
@@ -77,8 +79,6 @@ class Settings:
         return self.steps_per_value[-1]
 
     def gap_policy(self):
-        from ..schedules import GapPolicy
-
         return GapPolicy(self.penalty, self.gap_every, self.gap_up, self.gap_down, self.gap_high, self.gap_low,
                          eval_size=self.eval_size)
 
