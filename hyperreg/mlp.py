@@ -220,6 +220,17 @@ class MLP:
             return eps
         return Noise(eps, [rng.uniform((n, d), self.dtype_name) for d in self.sizes[:-1]])
 
+    def antithetic_noise(self, noise):
+        """The antithetic partner of a noise sample: every ε_l negated, the dropout uniforms U_l kept.
+
+        (−ε, U) has the law of (ε, U), so an estimate averaged over the pair keeps its mean; its part odd
+        in ε cancels. None when the sample has no additive noise (the partner would be the sample itself)."""
+        eps, uniform = (noise.eps, noise.uniform) if isinstance(noise, Noise) else (noise, None)
+        if eps is None:
+            return None
+        neg = [-e for e in eps]
+        return Noise(neg, uniform) if isinstance(noise, Noise) else neg
+
     def _noise_parts(self, noise, n, check):
         eps = uniform = None
         if isinstance(noise, Noise):

@@ -11,6 +11,8 @@ Methods (small frozen dataclasses; the state lives here):
     Fixed          λ never moves (the baseline the overhead is measured against)
     Greedy         h = −η (∂g_T/∂λ)ᵀ ∇L_V(θ_{t+1})  (T1–T2, Luketina eq. 3; ``fast``: ∇L_V(θ_t))
     Unroll1GTGV    h = −(∂g_T/∂λ)ᵀ ∇L_V(θ_t)
+                   both average ∂g_T/∂λ over the antithetic noise pair (ε, −ε) by default
+                   (``hypergrad.greedy``: without it σ cannot climb from a small start)
     UnrollK, ClipR, Discounted, ExactKStep (``hypergrad.forward``)   h = c · Yᵀ ∇L_V(θ_{t+1})
     IFT            h = −(∂g_T/∂λ)ᵀ q with (H + δI) q = ∇L_V(θ_t) by a few warm-started CG (or Neumann)
                    iterations: the implicit hypergradient used online (Pedregosa 2016; Lorraine et al. 2020)
@@ -38,8 +40,9 @@ from .hypergrad.forward import (
     tangent_step_momentum,
     tangent_zeros,
 )
+from .hypergrad.greedy import mixed_pair
 from .hypergrad.implicit import ift_hypergradient
-from .optim import SGD, Adam, Momentum, Parametrization, as_schedule
+from .optim import SGD, Adam, Momentum, Parametrization, as_schedule, hyper_adam
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,21 @@ class Fixed:
 
 @dataclass(frozen=True)
 class Greedy:
-    """T1–T2 (Luketina et al. 2016, eq. 3): the exact derivative of L_V after one SGD step."""
+    """T1–T2 (Luketina et al. 2016, eq. 3): the exact derivative of L_V after one SGD step.
+
+    ``antithetic``: ∂g_T/∂λ averaged over the noise sample and its partner −ε (one more sweep per hyper
+    step, only when the network has additive noise); False is the paper's single-sample estimate."""
 
     fast: bool = False
+    antithetic: bool = True
 
 
 @dataclass(frozen=True)
 class Unroll1GTGV:
-    """ICLR-2018 §3.3 method (a): maximize ⟨g_T, g_V⟩ — the greedy direction without η."""
+    """ICLR-2018 §3.3 method (a): maximize ⟨g_T, g_V⟩ — the greedy direction without η.
+    ``antithetic`` as for ``Greedy``."""
+
+    antithetic: bool = True
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,8 @@ class Tuner:
         For θ. Forward-mode tangents propagate exactly through SGD and momentum; with Adam only the
         greedy methods run (their η is the current learning rate, as in Luketina et al.).
     hyper_optimizer : SGD | Adam
-        For φ, the parametrization of λ (log for L2 and noise, logit for keep-probabilities).
+        For φ, the parametrization of λ (log for L2 and noise, logit for keep-probabilities). Default
+        ``optim.hyper_adam(0.01)``: Adam with ε = 0, whose steps do not shrink with λ.
     every : int or None
         Elementary steps per hyper step (None: the method's own — K for UnrollK, else 1).
     warmup : int or None
@@ -160,7 +171,7 @@ class Tuner:
         self.problem = problem
         self.method = parse_method(method)
         self.optimizer = optimizer if optimizer is not None else SGD(0.1)
-        self.hyper_optimizer = hyper_optimizer if hyper_optimizer is not None else Adam(0.01)
+        self.hyper_optimizer = hyper_optimizer if hyper_optimizer is not None else hyper_adam(0.01)
         self.forward = isinstance(self.method, FORWARD)
         if self.forward and isinstance(self.optimizer, Adam):
             raise ValueError(
@@ -262,9 +273,10 @@ class Tuner:
             st.ift_q = res.q
             return res.h
         if isinstance(m, Greedy):
-            return -lr * point.mixed(prob.val_grad(st.theta if m.fast else theta_next, vs))
+            v = prob.val_grad(st.theta if m.fast else theta_next, vs)
+            return -lr * mixed_pair(prob, point, st.theta, st.lam, sample, v, m.antithetic)
         if isinstance(m, Unroll1GTGV):
-            return -point.mixed(prob.val_grad(st.theta, vs))
+            return -mixed_pair(prob, point, st.theta, st.lam, sample, prob.val_grad(st.theta, vs), m.antithetic)
         h = m.c * hypergradient(st.tangent, prob.val_grad(theta_next, vs))
         if m.reset:
             st.tangent = tangent_zeros(st.theta, prob.n_hypers)

@@ -110,8 +110,10 @@ def test_tuner_overhead_records(numpy_backend):
 
     recs = bench.tuner_overhead(numpy_backend, size="20-8-8-3", batch=4, steps=5, repeats=1)
     assert [r["method"] for r in recs] == ["tuner-greedy-l2-k1", "tuner-greedy-l2-k10",
-                                           "tuner-greedy-l2-noise-k1", "tuner-greedy-l2-noise-k10"]
+                                           "tuner-greedy-l2-noise-k1", "tuner-greedy-l2-noise-k10",
+                                           "tuner-greedy-l2-noise-anti-k1", "tuner-greedy-l2-noise-anti-k10"]
     for r in recs:
         assert r["ms_per_step"] > 0 and r["fixed_ms_per_step"] > 0 and r["overhead_bound"] > 0
-    assert recs[1]["target"] == 0.12 and recs[0]["target"] is None
+    assert recs[1]["target"] == 0.12 and recs[0]["target"] is None and recs[5]["target"] is None
+    assert recs[5]["overhead_bound"] > recs[3]["overhead_bound"]  # the pair's extra sweep is in its bound
     assert "tuner-greedy-l2-k10" in bench.render_overhead(recs)

@@ -7,6 +7,8 @@ of the fixture.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,6 +207,52 @@ def test_greedy_is_the_derivative_of_the_one_step_validation_loss(backend, arch,
             return host(backend, c.net.val_loss(theta1, Xv, yv))
         fd = central(one_step_val, c.lam, u)
     assert_close(backend, h @ u, fd, norm(backend, h) + 1, what="greedy")
+
+
+@given(arch=architectures(), fast=st.booleans())
+def test_antithetic_greedy_is_the_derivative_over_the_noise_pair(backend, arch, fast):
+    """h = −η ½[(∂g/∂λ)(ε) + (∂g/∂λ)(−ε)]ᵀ v, v = ∇L_V at the step made from ε: FD of λ ↦ −η ½[g(ε) + g(−ε)]ᵀ v."""
+    c = make_case(backend, arch)
+    assume(c.net.n_hypers > 0 and "noise" in c.net.blocks)
+    pair = dataclasses.replace(c, noise=c.net.antithetic_noise(c.noise))
+    if arch["activation"] != "tanh":
+        assume(kink_distance(pair) > KINK_MARGIN)
+    if arch["batchnorm"]:
+        assume(bn_min_variance(pair) > BN_MIN_VAR)
+    Xv, yv = c.rng.normal(c.X.shape), c.rng.integers(c.net.sizes[-1], c.X.shape[0])
+    lr = 0.3
+    theta_v = c.theta if fast else c.theta - lr * c.net.train_grad(c.theta, c.lam, c.X, c.y, c.noise)
+    v = c.net.val_grad(theta_v, Xv, yv)
+    h = greedy(c.net, c.theta, c.lam, (c.X, c.y), c.noise, (Xv, yv), lr, fast=fast, antithetic=True)
+    u = smooth_hyper_direction(c)
+
+    def pair_mean(lam):
+        g = c.net.train_grad(c.theta, lam, c.X, c.y, c.noise) + c.net.train_grad(c.theta, lam, c.X, c.y, pair.noise)
+        return host(backend, -lr * 0.5 * (g @ v))
+    assert_close(backend, h @ u, central(pair_mean, c.lam, u), norm(backend, h) + 1, what="antithetic greedy")
+
+
+@given(arch=architectures(dropout=False))
+def test_antithetic_pair_cancels_the_noise_term_at_sigma_zero(backend, arch):
+    """At σ = 0, ∂g/∂σ_l = (∂²L/∂θ∂h̃_l) ε_l is odd in ε: the pair's noise rows are 0, the single sample's
+    are not; the L2 rows (∂g/∂λ_l = W_l) are the same for both."""
+    c = make_case(backend, arch)
+    assume("noise" in c.net.blocks)
+    lam = backend.to_numpy(c.lam).copy()
+    rows = c.net.blocks["noise"].slice
+    lam[rows] = 0.0
+    lam = backend.asarray(lam)
+    v = unit(backend, c.rng, c.net.n_params)
+    single = c.net.at(c.theta, lam, c.X, c.y, c.noise).mixed(v)
+    partner = c.net.at(c.theta, lam, c.X, c.y, c.net.antithetic_noise(c.noise)).mixed(v)
+    pair = host(backend, 0.5 * (single + partner))
+    single = host(backend, single)
+    scale = np.linalg.norm(single) + 1
+    assert np.max(np.abs(pair[rows])) <= 1e-12 * scale
+    assert np.max(np.abs(single[rows])) > 1e-6 * scale  # the test can fail: the single sample is not odd-free
+    keep = np.ones(len(pair), bool)
+    keep[rows] = False
+    np.testing.assert_allclose(pair[keep], single[keep], rtol=1e-12, atol=1e-14 * scale)
 
 
 @given(arch=architectures())

@@ -18,6 +18,7 @@ from hyperreg.optim import (
     Parametrization,
     StepDecay,
     as_schedule,
+    hyper_adam,
     make_optimizer,
 )
 
@@ -46,6 +47,36 @@ def test_optimizer_steps_follow_their_equations(backend):
     np.testing.assert_allclose(host(backend, x1), host(backend, x - 0.01 * xp.sign(g)), rtol=1e-6)
     with pytest.raises(ValueError, match="optimizer must be one of"):
         make_optimizer("rmsprop", 0.1)
+
+
+@given(seed=st.integers(0, 2**16), scale=st.sampled_from([1e-14, 1e-9, 1.0, 1e6]))
+def test_hyper_adam_steps_do_not_depend_on_the_gradient_scale(backend, seed, scale):
+    """ε = 0: the path from c·g is the path from g for any c > 0 (with ε = 1e-8, tiny c stalls it)."""
+    rng = backend.rng(seed)
+    x0 = rng.normal((3,), "float64")
+    grads = [rng.normal((3,), "float64") for _ in range(5)]
+    paths = {}
+    for c in (1.0, scale):
+        opt = hyper_adam(0.02)
+        x, st_ = x0, opt.init(x0)
+        for t, g in enumerate(grads):
+            x, st_ = opt.step(x, c * g, st_, t)
+        paths[c] = host(backend, x)
+    np.testing.assert_allclose(paths[scale], paths[1.0], rtol=1e-12, atol=1e-14)
+    x, st_ = x0, Adam(0.02).init(x0)
+    for t, g in enumerate(grads):
+        x, st_ = Adam(0.02).step(x, 1e-14 * g, st_, t)
+    assert np.max(np.abs(host(backend, x - x0))) < 1e-6  # the usual ε: ~100 000× slower
+
+
+def test_hyper_adam_leaves_coordinates_with_zero_gradients_alone(backend):
+    opt = hyper_adam(0.1)
+    x = backend.asarray([1.0, 2.0], dtype="float64")
+    g = backend.asarray([0.0, 3.0], dtype="float64")
+    x1, state = opt.step(x, g, opt.init(x), 0)
+    out = host(backend, x1)
+    assert np.all(np.isfinite(out)) and out[0] == 1.0
+    np.testing.assert_allclose(out[1], 1.9)
 
 
 NAMES = ("l2[0]", "noise[input]", "keep", "other")

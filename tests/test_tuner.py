@@ -134,3 +134,28 @@ def test_ift_method_is_the_warm_started_implicit_hypergradient(numpy_backend):
     grad_phi = tuner.param.grad_phi(lam0, want.h)  # SGD(1.0) on φ = log λ: φ₁ = φ₀ − ∂L/∂φ
     np.testing.assert_allclose(res.state.phi, tuner.param.to_phi(lam0) - grad_phi, rtol=1e-10)
     np.testing.assert_allclose(res.state.ift_q, want.q, rtol=1e-8, atol=1e-14)
+
+
+@pytest.mark.parametrize("antithetic", [True, False])
+def test_greedy_hyper_step_uses_the_antithetic_pair_estimate(numpy_backend, antithetic):
+    """With hyper-SGD(1) on φ = log λ the first hyper step reveals h = (φ₀ − φ₁)/λ₀: it is greedy_step's
+    estimate on the tuner's own draws, over the pair (ε, −ε) or the single sample."""
+    from hyperreg.hypergrad import greedy_step
+
+    be = numpy_backend
+    prob, net = problem(be, l2="per-layer", noise="per-layer")
+    theta, lam = net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1)
+    tuner = Tuner(prob, Greedy(antithetic=antithetic), SGD(0.05), SGD(1.0), log_every=10, seed=5)
+    st = tuner.init_state(theta, lam)
+    phi0 = be.to_numpy(st.phi).copy()
+    tuner.step(st)
+    h_tuner = (phi0 - be.to_numpy(st.phi)) / be.to_numpy(lam)
+    rng = be.rng(5)
+    sample = prob.sample(rng)
+    h = be.to_numpy(greedy_step(prob, theta, lam, sample, prob.val_sample(rng), 0.05, antithetic=antithetic))
+    np.testing.assert_allclose(h_tuner, h, rtol=1e-9, atol=1e-15)
+    other = be.to_numpy(greedy_step(prob, theta, lam, sample, prob.val_sample(rng), 0.05,
+                                    antithetic=not antithetic))
+    noise = net.blocks["noise"].slice
+    assert not np.allclose(other[noise], h[noise], rtol=1e-6)  # the pair changes the noise rows
+    np.testing.assert_allclose(other[net.blocks["l2"].slice], h[net.blocks["l2"].slice], rtol=1e-12)

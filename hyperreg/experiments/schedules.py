@@ -119,12 +119,12 @@ def _accuracy(net, theta, X, y) -> float:
 
 def train(s: Settings, hidden: int, seed: int, method, lam0: float, steps: int) -> dict:
     """One run: ``steps`` SGD steps of method (a tuner method object) from λ = lam0; accuracies and final λ."""
-    from ..optim import SGD, Adam
+    from ..optim import SGD, hyper_adam
     from ..tuner import Tuner
 
     prob, (X_test, y_test) = _setup(s, hidden, seed)
     net = prob.net
-    tuner = Tuner(prob, method, SGD(s.lr), Adam(s.hyper_lr), log_every=steps, seed=seed)
+    tuner = Tuner(prob, method, SGD(s.lr), hyper_adam(s.hyper_lr), log_every=steps, seed=seed)
     lam = net.init_hypers(**{s.penalty: lam0})
     t0 = time.perf_counter()
     res = tuner.run(net.init_params(seed), lam, steps)

@@ -60,6 +60,7 @@ class TuneConfig:
     hyper_lr: float = 0.02
     optimizer: str = "adam"
     hyper_optimizer: str = "adam"
+    antithetic: bool = True  # greedy / unroll1-gtgv: ∂g/∂λ over the noise pair (ε, −ε) (hypergrad.greedy)
     backend: str = "numpy"
     dtype: str = "float64"
     seed: int = 0
@@ -182,11 +183,11 @@ def _freeze_bounds(net, lam0, names):
 
 
 def make_optimizers(config: TuneConfig, steps: int):
-    from ..optim import Adam, Annealed, make_optimizer
+    from ..optim import Annealed, hyper_adam, make_optimizer
 
     lr = Annealed(config.lr, steps // 2, steps, 0.1) if config.anneal else config.lr
     opt = make_optimizer(config.optimizer, lr)
-    hyper = Adam(config.hyper_lr) if config.hyper_optimizer == "adam" else make_optimizer("sgd", config.hyper_lr)
+    hyper = hyper_adam(config.hyper_lr) if config.hyper_optimizer == "adam" else make_optimizer("sgd", config.hyper_lr)
     return opt, hyper
 
 
@@ -195,7 +196,7 @@ def build(config: TuneConfig, callbacks=()) -> Run:
     from ..backends import get_backend
     from ..mlp import MLP
     from ..problems.classification import MLPProblem
-    from ..tuner import Tuner
+    from ..tuner import Tuner, parse_method
 
     config.validate()
     ds = load_data(config)
@@ -218,7 +219,10 @@ def build(config: TuneConfig, callbacks=()) -> Run:
     opt, hyper = make_optimizers(config, steps)
     run = Run(config, ds, net, problem, None, net.init_params(config.seed), _init_lambda(net, config), steps,
               put(ds.X_test, ds.y_test))
-    run.tuner = Tuner(problem, config.method, opt, hyper, every=config.every or None, warmup=config.warmup,
+    method = parse_method(config.method)
+    if hasattr(method, "antithetic"):
+        method = dataclasses.replace(method, antithetic=config.antithetic)
+    run.tuner = Tuner(problem, method, opt, hyper, every=config.every or None, warmup=config.warmup,
                       log_every=log_every, bounds=_freeze_bounds(net, run.lam0, config.freeze),
                       callbacks=[Metrics(run), *callbacks], seed=config.seed, backend=be)
     return run

@@ -9,6 +9,8 @@ Optional extensions, used where present:
 - ``val_depends_on_lam``, ``val_loss(θ, vs, lam=)``, ``val_grad(θ, vs, lam=)``, ``val_grad_lam(θ, λ, vs)``:
   for problems whose validation loss depends on λ directly (kernel ridge's width γ); the implicit
   hypergradient adds ∇_λ L_V.
+- ``antithetic(sample)``: the sample's antithetic partner (the MLP's noise with ε → −ε), or None; the
+  greedy estimators average ∂g_T/∂λ over the pair (``hypergrad.greedy``).
 - ``backend`` (or ``net.backend``): where the tuner and HOAG draw random numbers; ``zeros_theta()``: a θ₀.
 
 A *sample* is whatever a problem needs to evaluate its stochastic training objective once (for the

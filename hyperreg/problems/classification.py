@@ -63,6 +63,11 @@ class MLPProblem(PointViews):
         X, y = self._take(self.X_train, self.y_train, idx)
         return MLPSample(X, y, self.net.sample_noise(self.batch_size, rng))
 
+    def antithetic(self, sample: MLPSample):
+        """The same minibatch with the noise's ε negated (``MLP.antithetic_noise``); None without ε."""
+        noise = self.net.antithetic_noise(sample.noise) if sample.noise is not None else None
+        return None if noise is None else MLPSample(sample.X, sample.y, noise)
+
     def val_sample(self, rng=None) -> MLPSample:
         """A minibatch of T2, or all of T2 when ``val_batch_size`` is None."""
         if self.val_batch_size is None:
