@@ -130,3 +130,32 @@ def plot_table2(rows, path, title):
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_recovery(runs, path, title):
+    """λ against the step from several initial λ: one panel per group of hyperparameters (geometric mean of
+    its members), one colour per init, solid for the defaults and dashed for the compared variant.
+    ``runs``: dicts with ``init`` (a label), ``variant`` (a label), ``dashed`` (bool) and ``history``."""
+    groups = {"l2 (geo-mean over layers)": lambda n: n.startswith("l2"),
+              "noise σ at the input": lambda n: n in ("noise[0]", "noise[input]"),
+              "noise σ of the hidden layers (geo-mean)": lambda n: n.startswith("noise") and n not in
+              ("noise[0]", "noise[input]")}
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.0 * len(groups), 4.2), squeeze=False)
+    inits = list(dict.fromkeys(r["init"] for r in runs))
+    colors = {init: f"C{i}" for i, init in enumerate(inits)}
+    for ax, (label, member) in zip(axes[0], groups.items()):
+        for r in runs:
+            steps = [h["step"] for h in r["history"]]
+            names = [n for n in r["history"][0]["lambda"] if member(n)] if r["history"] else []
+            if not names:
+                continue
+            geo = [math.exp(sum(math.log(h["lambda"][n]) for n in names) / len(names)) for h in r["history"]]
+            ax.plot(steps, geo, color=colors[r["init"]], ls="--" if r["dashed"] else "-", lw=1.5,
+                    label=f"{r['init']} ({r['variant']})")
+        ax.set_yscale("log")
+        ax.set_xlabel("elementary step")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -60,6 +60,7 @@ class TuneConfig:
     hyper_lr: float = 0.02
     optimizer: str = "adam"
     hyper_optimizer: str = "adam"
+    hyper_eps: float = 0.0  # ε of the hyper-Adam: 0 is scale-free (optim.hyper_adam); 1e-8 is Adam's usual
     antithetic: bool = True  # greedy / unroll1-gtgv: ∂g/∂λ over the noise pair (ε, −ε) (hypergrad.greedy)
     backend: str = "numpy"
     dtype: str = "float64"
@@ -94,6 +95,8 @@ class TuneConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number, got {v!r}")
+        if not (isinstance(self.hyper_eps, (int, float)) and math.isfinite(self.hyper_eps) and self.hyper_eps >= 0):
+            raise ValueError(f"--hyper-eps must be a number ≥ 0, got {self.hyper_eps!r}")
         if int(self.every) < 0:
             raise ValueError(f"--every must be a positive integer (0: the method's own), got {self.every!r}")
         for name in ("batch",):
@@ -187,7 +190,8 @@ def make_optimizers(config: TuneConfig, steps: int):
 
     lr = Annealed(config.lr, steps // 2, steps, 0.1) if config.anneal else config.lr
     opt = make_optimizer(config.optimizer, lr)
-    hyper = hyper_adam(config.hyper_lr) if config.hyper_optimizer == "adam" else make_optimizer("sgd", config.hyper_lr)
+    hyper = (hyper_adam(config.hyper_lr, eps=config.hyper_eps) if config.hyper_optimizer == "adam"
+             else make_optimizer("sgd", config.hyper_lr))
     return opt, hyper
 
 
