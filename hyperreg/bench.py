@@ -400,12 +400,10 @@ def tuner_overhead(backend="numpy", device=None, size="B", batch=100, dtype="flo
     ``l2`` and ``l2-noise`` time the papers' single-sample greedy estimate (issue 7's targets are for it);
     ``l2-noise-anti`` the tuner's default for noise, ∂g/∂λ over the antithetic pair (ε, −ε): one more
     sweep per hyper step, no target."""
-    from .tuner import Greedy
-
     from .mlp import MLP
     from .optim import SGD, Adam
     from .problems import MLPProblem
-    from .tuner import Tuner
+    from .tuner import Greedy, Tuner
 
     be = resolve_backend(backend, device) if isinstance(backend, str) else backend
     label, widths = parse_size(size)

@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 DPI = 110
 
 
-def _save(fig, path):
+def _save(fig, path, rect=None):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
@@ -140,7 +140,7 @@ def plot_recovery(runs, path, title):
               "noise σ at the input": lambda n: n in ("noise[0]", "noise[input]"),
               "noise σ of the hidden layers (geo-mean)": lambda n: n.startswith("noise") and n not in
               ("noise[0]", "noise[input]")}
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.0 * len(groups), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.0 * len(groups), 5.0), squeeze=False)
     inits = list(dict.fromkeys(r["init"] for r in runs))
     colors = {init: f"C{i}" for i, init in enumerate(inits)}
     for ax, (label, member) in zip(axes[0], groups.items()):
@@ -156,6 +156,7 @@ def plot_recovery(runs, path, title):
         ax.set_xlabel("elementary step")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3, which="both")
-    axes[0][0].legend(fontsize=7)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(5, max(1, len(labels))), fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return _save(fig, path, rect=(0, 0.12, 1, 1))

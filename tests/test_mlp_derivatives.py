@@ -8,7 +8,6 @@ of the fixture.
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,9 +226,11 @@ def test_antithetic_greedy_is_the_derivative_over_the_noise_pair(backend, arch, 
     u = smooth_hyper_direction(c)
 
     def pair_mean(lam):
-        g = c.net.train_grad(c.theta, lam, c.X, c.y, c.noise) + c.net.train_grad(c.theta, lam, c.X, c.y, pair.noise)
+        g = (c.net.train_grad(c.theta, lam, c.X, c.y, c.noise)
+             + c.net.train_grad(c.theta, lam, c.X, c.y, pair.noise))
         return host(backend, -lr * 0.5 * (g @ v))
-    assert_close(backend, h @ u, central(pair_mean, c.lam, u), norm(backend, h) + 1, what="antithetic greedy")
+    fd = central(pair_mean, c.lam, u)
+    assert_close(backend, h @ u, fd, norm(backend, h) + 1, what="antithetic greedy")
 
 
 @given(arch=architectures(dropout=False))

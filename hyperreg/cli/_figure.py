@@ -14,12 +14,13 @@ NAMES = ("fig1", "fig4", "fig5", "fig6", "table2", "recovery")
 
 
 def add_parser(sub):
-    p = sub.add_parser("figure", help="reproduce a figure of the papers (fig1 fig4 fig5 fig6 table2) or the recovery check",
+    p = sub.add_parser("figure", help="reproduce a figure of the papers (fig1 fig4 fig5 fig6 table2) "
+                                           "or the recovery check",
                        description="fig1: λ trajectories over the grid-search test cost (Luketina Fig. 1); "
                                    "fig4: test error at the fixed initial vs final λ; fig5: tuned run vs rerun; "
                                    "fig6: validation vs test error at the end of tuning; table2: the ICLR-2018 "
-                                   "Table 2 analogue (4×100 MLP, L2, fixed grid vs UnrollK / ClipR); recovery: the defaults "
-                                   "from λ₀ three decades below / above the default start.")
+                                   "Table 2 analogue (4×100 MLP, L2, fixed grid vs UnrollK / ClipR); "
+                                   "recovery: the defaults from λ₀ three decades below / above the default start.")
     p.add_argument("name", choices=NAMES, metavar="NAME", help=" | ".join(NAMES))
     add_config_options(p)
     p.add_argument("--jobs", type=int, default=1, help="parallel trainings (-1: all cores; default 1)")

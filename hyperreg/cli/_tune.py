@@ -40,7 +40,8 @@ def add_config_options(p, method=True):
         p.add_argument("--hyper-lr", type=float, help=f"hyper-optimizer step size on log λ (default {d.hyper_lr})")
         p.add_argument("--hyper-optimizer", help=f"adam | sgd, on φ = log λ (default {d.hyper_optimizer})")
         p.add_argument("--hyper-eps", type=float,
-                       help="ε of the hyper-Adam (default 0: steps that do not shrink with λ; Adam's usual is 1e-8)")
+                       help="ε of the hyper-Adam (default 0: steps that do not shrink with λ; Adam's usual "
+                            "is 1e-8)")
         p.add_argument("--no-antithetic", dest="antithetic", action="store_false", default=None,
                        help="greedy / unroll1-gtgv: one noise sample per hyper step, as in the papers (default: "
                             "∂g/∂λ averaged over ε and −ε, one more sweep, so σ can climb from near 0)")
@@ -105,8 +106,8 @@ def config_from_args(args, **overrides):
 
     kw = {}
     for name in ("data", "activation", "batchnorm", "tied", "method", "every", "warmup", "hyper_lr",
-                 "hyper_optimizer", "hyper_eps", "antithetic", "epochs", "batch", "lr", "anneal", "optimizer", "backend", "dtype", "seed",
-                 "log_every", "val_batch"):
+                 "hyper_optimizer", "hyper_eps", "antithetic", "epochs", "batch", "lr", "anneal", "optimizer",
+                 "backend", "dtype", "seed", "log_every", "val_batch"):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v

@@ -205,7 +205,8 @@ def format_table2(rows):
 # --- recovery from far-off λ (issue 5: the defaults) -----------------------------------------------------
 
 RECOVERY_INITS = {  # label: initial λ, three decades below / above the default start (l2 1e-3, σ 0.1)
-    "below": {"l2": 1e-7, "noise": 1e-4}, "default": {"l2": 1e-3, "noise": 0.1}, "above": {"l2": 0.1, "noise": 1.0},
+    "below": {"l2": 1e-7, "noise": 1e-4}, "default": {"l2": 1e-3, "noise": 0.1},
+    "above": {"l2": 0.1, "noise": 1.0},
     "l2 below, σ above": {"l2": 1e-7, "noise": 1.0}, "l2 above, σ below": {"l2": 0.1, "noise": 1e-4}}
 RECOVERY_VARIANTS = {  # label: config changes; the first is the defaults
     "defaults": {}, "ε=1e-8, single sample": {"hyper_eps": 1e-8, "antithetic": False}}
@@ -247,7 +248,8 @@ def format_recovery(rows):
             return math.exp(np.mean(np.log(vals))) if vals else float("nan")
         lines.append(
             f"{variant:24s} {init:20s} {np.mean([r['val_loss'] for r in rs]):7.4f} "
-            f"{100 * np.mean([r['val_error'] for r in rs]):7.2f}% {100 * np.mean([r['test_error'] for r in rs]):7.2f}% "
+            f"{100 * np.mean([r['val_error'] for r in rs]):7.2f}% "
+            f"{100 * np.mean([r['test_error'] for r in rs]):7.2f}% "
             f"{geo(lambda n: n.startswith('l2')):8.1e} {geo(lambda n: n in ('noise[0]', 'noise[input]')):8.1e} "
             f"{geo(lambda n: n.startswith('noise') and n not in ('noise[0]', 'noise[input]')):8.1e}")
     return "\n".join(lines)
