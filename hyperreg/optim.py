@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from array_api_compat import array_namespace
 
 from . import _checks as chk
+from .regularizers import REGULARIZERS
 
 # --- learning-rate schedules: η_t ---------------------------------------------------------------
 
@@ -167,9 +168,9 @@ def make_optimizer(name: str, lr, **kw):
 
 # --- hyperparameter parametrizations ------------------------------------------------------------------
 
-DEFAULT_BOUNDS = {"l2": (1e-8, 10.0), "noise": (1e-6, 10.0), "keep": (0.05, 0.999),
-                  "l1": (1e-10, 1.0), "lhalf": (1e-10, 1.0)}  # ℓ1/ℓ½: λ ≥ 1 zeroes a softmax net's weights
-KIND_TRANSFORMS = {"l2": "log", "l1": "log", "lhalf": "log", "noise": "log", "keep": "logit"}
+# each regularizer states its own bounds and transform (``regularizers``); these are views of the registry
+DEFAULT_BOUNDS = {kind: reg.bounds for kind, reg in REGULARIZERS.items()}
+KIND_TRANSFORMS = {kind: reg.transform for kind, reg in REGULARIZERS.items()}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import hyperreg
 from hyperreg.hypergrad import greedy, unroll1_gtgv
+from hyperreg.nn import Activation, BatchNorm
 
 MODES = ["per-layer", "tied", None]
 KINK_MARGIN = 1e-3  # ReLU-like inputs closer than this to 0 could flip under the FD step
@@ -79,7 +80,8 @@ def make_case(be, arch, dtype="float64") -> Case:
 def bn_min_variance(c: Case) -> float:
     """Smallest batch variance entering a batch-norm layer (s = (var + ε)^(−½) blows up below ~ε)."""
     sw = c.net.at(c.theta, c.lam, c.X, c.y, c.noise).sweep
-    return float(min(np.min(host(c.net.backend, layer.bn[1])) ** -2 for layer in sw.layers[:-1]))
+    return float(min(np.min(host(c.net.backend, cache[1])) ** -2
+                     for layer, cache in zip(sw.layers, sw.caches) if isinstance(layer, BatchNorm)))
 
 
 def kink_distance(c: Case, theta=None, X=None, y=None, validation=False) -> float:
@@ -87,14 +89,11 @@ def kink_distance(c: Case, theta=None, X=None, y=None, validation=False) -> floa
     case's training point or at (θ, X) without noise (a validation forward)."""
     theta = c.theta if theta is None else theta
     if validation:
-        L = c.net.n_layers
-        sw = c.net._sweep(theta, X, y, [None] * L, [None] * L, [None] * L)
+        sw = c.net._val_sweep(theta, X, y, check=False)
     else:
         sw = c.net.at(theta, c.lam, c.X, c.y, c.noise).sweep
-    dists = [np.inf]
-    for l, layer in enumerate(sw.layers[:-1]):
-        a = layer.a if sw.bn_params is None else sw.bn_params[l][0] * layer.bn[2] + sw.bn_params[l][1]
-        dists.append(np.min(np.abs(host(c.net.backend, a))))
+    dists = [np.inf] + [np.min(np.abs(host(c.net.backend, a))) for layer, a in zip(sw.layers, sw.inputs)
+                        if isinstance(layer, Activation)]
     return float(min(dists))
 
 
