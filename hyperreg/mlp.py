@@ -29,14 +29,14 @@ class MLP(Net):
 
     def __init__(self, sizes, activation="relu", batchnorm=False, l2="per-layer", noise=None,
                  dropout=None, backend="numpy", dtype="float64", keep_delta=0.05, validate=True, l1=None,
-                 lhalf=None, penalty_eps=PENALTY_EPS):
+                 lhalf=None, penalty_eps=PENALTY_EPS, **more):
         sizes = [int(chk.check_positive_int(s, f"sizes[{i}]")) for i, s in enumerate(sizes)]
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least an input and an output width, got {sizes}")
         self.sizes = tuple(sizes)
         super().__init__((sizes[0],), [Dense(s) for s in sizes[1:]], activation=activation, batchnorm=batchnorm,
                          l2=l2, noise=noise, dropout=dropout, backend=backend, dtype=dtype, keep_delta=keep_delta,
-                         validate=validate, l1=l1, lhalf=lhalf, penalty_eps=penalty_eps)
+                         validate=validate, l1=l1, lhalf=lhalf, penalty_eps=penalty_eps, **more)
 
     def __repr__(self):
         regs = ", ".join(f"{k}={len(b.names)}" for k, b in self.blocks.items())

@@ -54,6 +54,7 @@ class Net:
         ``update_running_stats`` keeps the averages that ``predict`` uses.
     l2, l1, lhalf, noise, dropout : {"per-layer", "tied", None}
         Which hyperparameters exist: one per parametrized layer, or tied (noise: input and hidden apart).
+        Any other kind registered in ``regularizers.REGULARIZERS`` is given the same way, by its name.
     backend : str or Backend
     dtype : {"float64", "float32"}
     keep_delta : float
@@ -66,7 +67,7 @@ class Net:
 
     def __init__(self, input_shape, layers, activation="relu", batchnorm=False, l2="per-layer",
                  noise="per-layer", dropout=None, backend="numpy", dtype="float64", keep_delta=0.05,
-                 validate=True, l1=None, lhalf=None, penalty_eps=PENALTY_EPS):
+                 validate=True, l1=None, lhalf=None, penalty_eps=PENALTY_EPS, **more):
         self.input_shape = tuple(int(chk.check_positive_int(s, f"input_shape[{i}]"))
                                  for i, s in enumerate(input_shape))
         if activation not in ACTIVATIONS:
@@ -91,7 +92,11 @@ class Net:
         self.n_classes = math.prod(shape)
         self.layout = ParamLayout(self.layers, shapes)
         self.n_params = self.layout.size
-        modes = {"l2": l2, "l1": l1, "lhalf": lhalf, "noise": noise, "keep": dropout}
+        unknown = sorted(set(more) - set(REGULARIZERS))
+        if unknown:
+            raise ValueError(f"unknown regularizer {unknown[0]!r}; the registered kinds are "
+                             f"{sorted(REGULARIZERS)} (add one to regularizers.REGULARIZERS)")
+        modes = {"l2": l2, "l1": l1, "lhalf": lhalf, "noise": noise, "keep": dropout, **more}
         self.space = HyperSpace(REGULARIZERS, modes, self.n_layers, self.backend, dtype)
         self.blocks, self.n_hypers = self.space.blocks, self.space.n_hypers
         self.hyper_names = self.space.hyper_names
@@ -123,10 +128,11 @@ class Net:
         like = self.xp.zeros((1,), dtype=self.dtype, device=self.backend.device)
         return self.layout.flatten(per_layer, like)
 
-    def init_hypers(self, l2=None, noise=None, keep=None, l1=None, lhalf=None):
-        """λ in ``hyper_names`` order, natural units (None: each regularizer's default). Each argument: one
-        value for all entries of its block, a sequence with one per entry, or a dict name → value."""
-        return self.space.init({"l2": l2, "noise": noise, "keep": keep, "l1": l1, "lhalf": lhalf})
+    def init_hypers(self, l2=None, noise=None, keep=None, l1=None, lhalf=None, **more):
+        """λ in ``hyper_names`` order, natural units (None: each regularizer's default). Each argument (a kind
+        of ``regularizers.REGULARIZERS``): one value for all entries of its block, a sequence with one per
+        entry, or a dict name → value."""
+        return self.space.init({"l2": l2, "noise": noise, "keep": keep, "l1": l1, "lhalf": lhalf, **more})
 
     def hypers_dict(self, lam) -> dict:
         """λ as ``{name: float}`` (a host read)."""
@@ -187,10 +193,17 @@ class Net:
         eps, uniform = noise_parts(noise, self.blocks, shapes, self.dtype, check)
         return TrainPoint(self, theta, lam, X, y, eps, uniform, check)
 
-    def _sweep(self, theta, X, y, hooks):
+    def _sweep(self, theta, X, y, hooks, out=None):
+        """Forward + backward; ``out``: per-layer views of a flat buffer for the parameter gradients."""
         xp = array_namespace(theta, X)
         sw = forward(xp, self.layers, self.hook_of, hooks, self.layout.views(theta), X)
-        return backward(sw, self._onehot(xp, y, X))
+        return backward(sw, self._onehot(xp, y, X), out=out)
+
+    def _flat_grad(self, sweep_fn, like):
+        """``sweep_fn(out)`` run with its parameter gradients written into a fresh flat buffer's views where
+        the backend can (no copy): returns (the buffer or None, the sweep)."""
+        flat, views = self.layout.buffer(like)
+        return flat, sweep_fn(views)
 
     # --- the public primitives (DESIGN.md names) ----------------------------------------------------
 
@@ -214,10 +227,10 @@ class Net:
         """(∂g_T/∂λ) u, shape (n_params,)."""
         return self.at(theta, lam, X, y, noise).mixed_jvp(u)
 
-    def _val_sweep(self, theta, X, y, check=None):
+    def _val_sweep(self, theta, X, y, check=None, out=None):
         if self.validate if check is None else check:
             self._check_batch(theta, X, y)
-        return self._sweep(theta, X, y, [Hook() for _ in range(self.n_layers)])
+        return self._sweep(theta, X, y, [Hook() for _ in range(self.n_layers)], out=out)
 
     def val_loss(self, theta, X, y, check=None):
         """L_V(θ) = mean CE(f(x; θ, 0), y): no penalty, no noise, no dropout (batch-norm: batch stats)."""
@@ -225,7 +238,8 @@ class Net:
 
     def val_grad(self, theta, X, y, check=None):
         """∇_θ L_V(θ), shape (n_params,)."""
-        return self.layout.flatten(self._val_sweep(theta, X, y, check).g_P, theta)
+        flat, sw = self._flat_grad(lambda out: self._val_sweep(theta, X, y, check, out), theta)
+        return self.layout.collect(flat, sw.g_P, theta)
 
     # --- prediction ------------------------------------------------------------------------------
 

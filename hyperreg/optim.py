@@ -1,7 +1,9 @@
 """Optimizers on flat arrays, learning-rate schedules, and hyperparameter parametrizations.
 
 Optimizers are frozen dataclasses of settings with a functional state:
-``state = opt.init(x)``; ``x, state = opt.step(x, grad, state, t)`` (t counts from 0).
+``state = opt.init(x)``; ``x, state = opt.step(x, grad, state, t)`` (t counts from 0). On the hot path,
+``opt.step(x, grad, state, t, out=buf)`` writes x' into ``buf`` (x itself for a true in-place step) and
+updates the state in place: no array of θ's size is allocated where the backend has ``out=``.
 The same classes serve θ and the hyperparameters (in their unconstrained parametrization φ).
 
 Parametrizations keep λ valid while the hyper-optimizer moves φ freely:
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from array_api_compat import array_namespace
 
 from . import _checks as chk
+from .backends.inplace import ops
 from .regularizers import REGULARIZERS
 
 # --- learning-rate schedules: η_t ---------------------------------------------------------------
@@ -94,8 +97,9 @@ class SGD:
     def init(self, x):
         return ()
 
-    def step(self, x, g, state, t):
-        return x - as_schedule(self.lr)(t) * g, state
+    def step(self, x, g, state, t, out=None):
+        """x' = x − η_t g; ``out``: a buffer (x itself when x is no longer needed) to write x' into."""
+        return ops(array_namespace(x)).step(out, x, -as_schedule(self.lr)(t), g), state
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,15 @@ class Momentum:
     def init(self, x):
         return (array_namespace(x).zeros_like(x),)
 
-    def step(self, x, g, state, t):
+    def step(self, x, g, state, t, out=None):
+        """``out`` as for SGD; with it the velocity v is updated in place as well."""
         (v,) = state
-        v = self.mu * v + g
-        return x - as_schedule(self.lr)(t) * v, (v,)
+        if out is None:
+            v = self.mu * v + g
+        else:
+            v *= self.mu
+            v += g
+        return ops(array_namespace(x)).step(out, x, -as_schedule(self.lr)(t), v), (v,)
 
 
 @dataclass(frozen=True)
@@ -131,17 +140,28 @@ class Adam:
         xp = array_namespace(x)
         return (xp.zeros_like(x), xp.zeros_like(x))
 
-    def step(self, x, g, state, t):
+    def step(self, x, g, state, t, out=None):
+        """``out`` as for SGD; with it the moments m and s are updated in place as well."""
         xp = array_namespace(x)
         m, s = state
-        m = self.beta1 * m + (1 - self.beta1) * g
-        s = self.beta2 * s + (1 - self.beta2) * (g * g)
+        if out is None:
+            m = self.beta1 * m + (1 - self.beta1) * g
+            s = self.beta2 * s + (1 - self.beta2) * (g * g)
+        else:
+            o = ops(xp)
+            m *= self.beta1
+            m = o.axpy(m, 1 - self.beta1, g)
+            s *= self.beta2
+            s = o.axpy(s, 1 - self.beta2, g * g)
         mhat = m / (1 - self.beta1 ** (t + 1))
         shat = s / (1 - self.beta2 ** (t + 1))
         denom = xp.sqrt(shat) + self.eps
         if self.eps == 0:  # ŝ = 0 only where every g so far was 0, and there m̂ = 0 too: no step
             denom = xp.where(denom > 0, denom, xp.ones_like(denom))
-        return x - as_schedule(self.lr)(t) * mhat / denom, (m, s)
+        lr = as_schedule(self.lr)(t)
+        if out is None:
+            return x - lr * mhat / denom, (m, s)
+        return ops(xp).step(out, x, -lr, mhat / denom), (m, s)
 
 
 def hyper_adam(lr=0.02, **kw) -> Adam:
@@ -168,17 +188,14 @@ def make_optimizer(name: str, lr, **kw):
 
 # --- hyperparameter parametrizations ------------------------------------------------------------------
 
-# each regularizer states its own bounds and transform (``regularizers``); these are views of the registry
-DEFAULT_BOUNDS = {kind: reg.bounds for kind, reg in REGULARIZERS.items()}
-KIND_TRANSFORMS = {kind: reg.transform for kind, reg in REGULARIZERS.items()}
-
 
 @dataclass(frozen=True)
 class Parametrization:
     """Per-entry transforms λ ↔ φ (``"log"``, ``"logit"`` or ``"identity"``) and natural-unit bounds.
 
-    Built for a model with ``Parametrization.for_names(hyper_names)``: ``l2*``, ``l1*``, ``lhalf*`` and
-    ``noise*`` are log, ``keep*`` logit, anything else identity.
+    Built for a model with ``Parametrization.for_names(hyper_names)``: each name's regularizer states its
+    transform and default bounds (``l2*``, ``l1*``, ``lhalf*``, ``noise*`` log, ``keep*`` logit); a name of no
+    registered kind is identity.
     """
 
     kinds: tuple
@@ -188,11 +205,11 @@ class Parametrization:
 
     @classmethod
     def for_names(cls, names, bounds=None):
-        bounds = {**DEFAULT_BOUNDS, **(bounds or {})}
+        bounds = {**{kind: reg.bounds for kind, reg in REGULARIZERS.items()}, **(bounds or {})}
         kinds, lower, upper = [], [], []
         for n in names:
             base = n.split("[")[0]
-            kinds.append(KIND_TRANSFORMS.get(base, "identity"))
+            kinds.append(REGULARIZERS[base].transform if base in REGULARIZERS else "identity")
             lo, hi = bounds.get(n, bounds.get(base, (-math.inf, math.inf)))
             if not lo < hi:
                 raise ValueError(f"bounds for {n!r} must satisfy lower < upper, got ({lo}, {hi})")

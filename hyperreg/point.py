@@ -30,13 +30,13 @@ class TrainPoint:
         self.lams = {block.kind: block.per_layer(lam) for block in net.blocks.values()}
         self.penalties = [(reg, block) for reg, block in net.space.present if isinstance(reg, WeightPenalty)]
         self._cache, self._loss, self._keep_cols = {}, None, None
-        self.sweep = net._sweep(theta, X, y, self.hooks(self.lams.get("keep")))
+        hooks = self.hooks(self.lams.get("keep"))
+        flat, self.sweep = net._flat_grad(lambda out: net._sweep(theta, X, y, hooks, out), theta)
         self.Ws = [self.sweep.P[pos][0] for pos in net.hooked]
-        g_P = list(self.sweep.g_P)
-        g_Ws = [g_P[pos][0] for pos in net.hooked]
-        for reg, block in self.penalties:
+        g_Ws = [self.sweep.g_P[pos][0] for pos in net.hooked]
+        for reg, block in self.penalties:  # in place into the buffer's weight slots where ``flat`` exists
             g_Ws = reg.add_grad(self, g_Ws, self.lams[block.kind])
-        self.grad = net.layout.flatten(self._with_weights(g_P, g_Ws), theta)
+        self.grad = net.layout.collect(flat, self._with_weights(self.sweep.g_P, g_Ws), theta)
 
     def hooks(self, keep):
         """Each hooked layer's input transform: σ_l ε_l (noise) and d_l = m_l/p_l (dropout at ``keep``)."""
@@ -113,7 +113,8 @@ class TrainPoint:
                 chk.check_shape(u, (net.n_hypers,), "u")
         RP = net.layout.views(v) if v is not None else None
         seeds = {kind: block.seeds(xp, u, self.theta) for kind, block in net.blocks.items()}
-        Rg_P, _ = rsweep(self.sweep, RP=RP, Rsigma=seeds.get("noise"))
+        flat, views = net.layout.buffer(self.theta)
+        Rg_P, _ = rsweep(self.sweep, RP=RP, Rsigma=seeds.get("noise"), out=views)
         Rg_Ws = [Rg_P[pos][0] for pos in net.hooked]
         # the penalties' terms go into the weight R-gradients before the one flatten (no extra pass over θ):
         # first (∂g_W_l/∂λ_l) u_l, then R{λ_l ψ′(W_l)} = λ_l ψ″(W_l) ⊙ RW_l
@@ -124,7 +125,7 @@ class TrainPoint:
             RWs = [RP[pos][0] for pos in net.hooked]
             for reg, block in self.penalties:
                 Rg_Ws = reg.add_curv(self, Rg_Ws, RWs, self.lams[block.kind])
-        out = net.layout.flatten(self._with_weights(Rg_P, Rg_Ws), self.theta)
+        out = net.layout.collect(flat, self._with_weights(Rg_P, Rg_Ws), self.theta)
         if seeds.get("keep") is not None:  # the coupled-mask estimate J u
             for ul, col in zip(net.blocks["keep"].entries(u), self.keep_columns()):
                 out = out if ul is None else out + ul * col
@@ -142,8 +143,9 @@ class TrainPoint:
                 grads = []
                 for shifted in (p_plus, p_minus):
                     ks = [shifted if jj == j else k for jj, k in zip(block.layer_index, keep)]
-                    sw = net._sweep(self.theta, self.X, self.y, self.hooks(ks))
-                    grads.append(net.layout.flatten(sw.g_P, self.theta))
+                    flat, sw = net._flat_grad(lambda out, ks=ks: net._sweep(
+                        self.theta, self.X, self.y, self.hooks(ks), out), self.theta)
+                    grads.append(net.layout.collect(flat, sw.g_P, self.theta))
                 cols.append((grads[0] - grads[1]) / (p_plus - p_minus))  # the penalty terms cancel
             self._keep_cols = cols
         return self._keep_cols

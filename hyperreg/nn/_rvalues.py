@@ -30,15 +30,20 @@ class Layer:
     ``g_out`` the gradient at the layer's output and R-values None where identically zero:
 
         forward(xp, h, P)                      -> (out, cache)
-        backward(xp, cache, P, g_out, need_g_in)  -> (g_P, g_in)
+        backward(xp, cache, P, g_out, need_g_in[, out])  -> (g_P, g_in)
         rforward(xp, cache, P, Rh, RP)         -> (Rout, Rcache)
-        rbackward(xp, cache, P, g_out, Rcache, Rh, RP, Rg_out, need_g_in, need_g_P) -> (Rg_P, Rg_in)
+        rbackward(xp, cache, P, g_out, Rcache, Rh, RP, Rg_out, need_g_in, need_g_P[, out]) -> (Rg_P, Rg_in)
+
+    ``out`` (layers with parameters may accept it): the views of the flat gradient buffer where g_P goes;
+    a layer that writes there returns those views, one that does not returns fresh arrays (the driver
+    copies them in).
 
     ``hooked`` layers (dense, conv) are the *parametrized layers* of the hyperparameters: the noise and
     dropout act on their input and the weight penalties on their first parameter (the weights W).
     """
 
     hooked = False
+    writes_out = False  # whether backward/rbackward take ``out=`` (the gradient buffer's views)
     group = 0  # where the parameters sit in θ: group 0 (the hooked layers' W, b) first, then group 1 (BN)
 
     def param_shapes(self, in_shape):

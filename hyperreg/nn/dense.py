@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ..backends.inplace import ops
 from ._rvalues import Layer, _mm, _sum
 
 
@@ -17,9 +18,12 @@ def dense_forward(xp, h, W, b):
     return h @ W + b
 
 
-def dense_backward(xp, h, W, g_a, need_g_h=True):
-    """g_W = hᵀ g_a,  g_b = Σ_rows g_a,  g_h = g_a Wᵀ (skipped when ``need_g_h`` is False)."""
-    return h.T @ g_a, xp.sum(g_a, axis=0), (g_a @ W.T if need_g_h else None)
+def dense_backward(xp, h, W, g_a, need_g_h=True, out=None):
+    """g_W = hᵀ g_a,  g_b = Σ_rows g_a,  g_h = g_a Wᵀ (skipped when ``need_g_h`` is False).
+
+    ``out``: (g_W, g_b) buffers (views of the flat gradient) to write into where the backend can."""
+    o, (out_W, out_b) = ops(xp), out or (None, None)
+    return o.matmul(h.T, g_a, out_W), o.sum_rows(g_a, out_b), (g_a @ W.T if need_g_h else None)
 
 
 def dense_rforward(xp, h, W, Rh, RW, Rb):
@@ -27,12 +31,20 @@ def dense_rforward(xp, h, W, Rh, RW, Rb):
     return _sum(_mm(Rh, W), _mm(h, RW), Rb)
 
 
-def dense_rbackward(xp, h, W, g_a, Rh, RW, Rg_a, need_g_h=True, need_g_params=True):
-    """Rg_W = Rhᵀ g_a + hᵀ Rg_a,  Rg_b = Σ Rg_a,  Rg_h = Rg_a Wᵀ + g_a RWᵀ (each only when needed)."""
+def dense_rbackward(xp, h, W, g_a, Rh, RW, Rg_a, need_g_h=True, need_g_params=True, out=None):
+    """Rg_W = Rhᵀ g_a + hᵀ Rg_a,  Rg_b = Σ Rg_a,  Rg_h = Rg_a Wᵀ + g_a RWᵀ (each only when needed).
+
+    Both terms of Rg_W are one matmul, [Rh; h]ᵀ [g_a; Rg_a], written into ``out`` where the backend can."""
     Rg_W = Rg_b = None
-    if need_g_params:
-        Rg_W = _sum(_mm(None if Rh is None else Rh.T, g_a), _mm(h.T, Rg_a))
-        Rg_b = None if Rg_a is None else xp.sum(Rg_a, axis=0)
+    o, (out_W, out_b) = ops(xp), out or (None, None)
+    if need_g_params and Rg_a is not None:
+        if Rh is None:
+            Rg_W = o.matmul(h.T, Rg_a, out_W)
+        else:  # Rhᵀ g_a + hᵀ Rg_a = [Rh; h]ᵀ [g_a; Rg_a]: one matmul over the stacked batch
+            Rg_W = o.matmul(xp.concat([Rh, h], axis=0).T, xp.concat([g_a, Rg_a], axis=0), out_W)
+        Rg_b = o.sum_rows(Rg_a, out_b)
+    elif need_g_params and Rh is not None:
+        Rg_W = o.matmul(Rh.T, g_a, out_W)
     Rg_h = _sum(_mm(Rg_a, W.T), _mm(g_a, None if RW is None else RW.T)) if need_g_h else None
     return Rg_W, Rg_b, Rg_h
 
@@ -42,6 +54,7 @@ class Dense(Layer):
     in (C, H, W) order first). A *parametrized layer*: noise and dropout act on h, penalties on W."""
 
     hooked = True
+    writes_out = True
 
     def __init__(self, out):
         if isinstance(out, bool) or not isinstance(out, int) or out < 1:
@@ -67,15 +80,15 @@ class Dense(Layer):
     def forward(self, xp, h, P):
         return dense_forward(xp, h, *P), h
 
-    def backward(self, xp, h, P, g_a, need_g_in):
-        g_W, g_b, g_h = dense_backward(xp, h, P[0], g_a, need_g_h=need_g_in)
+    def backward(self, xp, h, P, g_a, need_g_in, out=None):
+        g_W, g_b, g_h = dense_backward(xp, h, P[0], g_a, need_g_h=need_g_in, out=out)
         return (g_W, g_b), g_h
 
     def rforward(self, xp, h, P, Rh, RP):
         RW, Rb = RP
         return dense_rforward(xp, h, P[0], Rh, RW, Rb), None
 
-    def rbackward(self, xp, h, P, g_a, Rcache, Rh, RP, Rg_a, need_g_in, need_g_P):
+    def rbackward(self, xp, h, P, g_a, Rcache, Rh, RP, Rg_a, need_g_in, need_g_P, out=None):
         Rg_W, Rg_b, Rg_h = dense_rbackward(xp, h, P[0], g_a, Rh, RP[0], Rg_a, need_g_h=need_g_in,
-                                           need_g_params=need_g_P)
+                                           need_g_params=need_g_P, out=out)
         return (Rg_W, Rg_b), Rg_h

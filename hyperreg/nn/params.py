@@ -48,6 +48,21 @@ class ParamLayout:
         P = self.views(theta)
         return [P[p] for p in self.order]
 
+    def buffer(self, like):
+        """(flat, views) for in-place backends: an uninitialized θ-shaped buffer and its per-layer views, or
+        (None, None) where the namespace has no ``out=`` (the caller then flattens fresh arrays)."""
+        from ..backends.inplace import ops
+
+        xp = array_namespace(like)
+        if not ops(xp).native:
+            return None, None
+        flat = xp.empty((self.size,), dtype=like.dtype, device=_device(like))
+        return flat, self.views(flat)
+
+    def collect(self, flat, per_layer, like):
+        """``flat`` where the sweep wrote into it (``buffer``), else ``flatten(per_layer, like)``."""
+        return flat if flat is not None else self.flatten(per_layer, like)
+
     def flatten(self, per_layer, like):
         """The inverse of ``views``: per-layer tuples (None entries: zero) → one flat array like ``like``."""
         xp = array_namespace(like)

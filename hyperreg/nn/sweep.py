@@ -71,8 +71,24 @@ def forward(xp, layers, hook_of, hooks, P, X) -> Sweep:
     return sw
 
 
-def backward(sw: Sweep, onehot, need_input_grad=()) -> Sweep:
-    """Plain backward pass; fills the gradients of ``sw``. g_h̃_i is kept for i in ``need_input_grad``."""
+def store(g_P, dest):
+    """The gradients ``g_P`` of one layer in their slots ``dest`` (views of a flat buffer): layers that wrote
+    there already return the views; others' arrays are copied in, and a None (zero) slot is zeroed."""
+    if dest is None:
+        return g_P
+    for g, d in zip(g_P, dest):
+        if g is None:
+            d[...] = 0
+        elif g is not d:
+            d[...] = g
+    return dest
+
+
+def backward(sw: Sweep, onehot, need_input_grad=(), out=None) -> Sweep:
+    """Plain backward pass; fills the gradients of ``sw``. g_h̃_i is kept for i in ``need_input_grad``.
+
+    ``out``: per position the views of a flat buffer the parameter gradients are written into (in-place
+    backends), or None: the gradients are fresh arrays."""
     xp, n = sw.xp, len(sw.layers)
     sw.loss, sw.probs = ce_forward(xp, sw.out, onehot)
     sw.onehot = onehot
@@ -82,7 +98,10 @@ def backward(sw: Sweep, onehot, need_input_grad=()) -> Sweep:
         i = sw.hook_of[pos]
         sw.g_out[pos] = g
         need = pos > 0 or i in need_input_grad
-        sw.g_P[pos], g = sw.layers[pos].backward(xp, sw.caches[pos], sw.P[pos], g, need)
+        layer = sw.layers[pos]
+        extra = {"out": out[pos]} if out is not None and layer.writes_out else {}
+        g_P, g = layer.backward(xp, sw.caches[pos], sw.P[pos], g, need, **extra)
+        sw.g_P[pos] = g_P if out is None else store(g_P, out[pos])
         if pos == 0:
             break
         if i is not None:
@@ -95,7 +114,7 @@ def backward(sw: Sweep, onehot, need_input_grad=()) -> Sweep:
     return sw
 
 
-def rsweep(sw: Sweep, RP=None, Rsigma=None, need_input_grad=(), need_param_grads=True):
+def rsweep(sw: Sweep, RP=None, Rsigma=None, need_input_grad=(), need_param_grads=True, out=None):
     """R-forward then R-backward along the seeds, reusing the plain sweep's cache.
 
     Parameters
@@ -108,6 +127,8 @@ def rsweep(sw: Sweep, RP=None, Rsigma=None, need_input_grad=(), need_param_grads
         Hooked layers whose R{g_h̃_i} to return (needed for R{g_σ}).
     need_param_grads : bool
         False skips the parameter R-gradients (two matmuls per dense layer) when only R{g_h̃} is read.
+    out : list (per position) of tuples of views of a flat buffer, or None
+        Where the parameter R-gradients are written (as in ``backward``).
 
     Returns
     -------
@@ -131,9 +152,12 @@ def rsweep(sw: Sweep, RP=None, Rsigma=None, need_input_grad=(), need_param_grads
     for pos in range(n - 1, -1, -1):
         i = sw.hook_of[pos]
         need = pos > 0 or i in need_input_grad
-        Rg_P[pos], Rg = sw.layers[pos].rbackward(xp, sw.caches[pos], sw.P[pos], sw.g_out[pos], Rcaches[pos],
-                                                 Rin[pos], RP[pos] or _none(sw.P[pos]), Rg, need,
-                                                 need_param_grads)
+        layer = sw.layers[pos]
+        extra = {"out": out[pos]} if out is not None and layer.writes_out else {}
+        Rg_P[pos], Rg = layer.rbackward(xp, sw.caches[pos], sw.P[pos], sw.g_out[pos], Rcaches[pos], Rin[pos],
+                                        RP[pos] or _none(sw.P[pos]), Rg, need, need_param_grads, **extra)
+        if out is not None:
+            Rg_P[pos] = store(Rg_P[pos], out[pos])
         if i is not None:
             if i in need_input_grad:
                 Rg_in[i] = Rg

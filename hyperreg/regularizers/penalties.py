@@ -11,6 +11,9 @@ L2, whose is the identity).
 
 from __future__ import annotations
 
+from array_api_compat import array_namespace
+
+from ..backends.inplace import ops
 from .base import Regularizer
 
 # ε of ℓ1/ℓ½: well below the |W| of a trained net (init std √(2/d) ≈ 0.05–0.2), so ψ ≈ |w| or |w|^½ there.
@@ -60,13 +63,12 @@ PSI = {"l1": (l1_value, l1_grad, l1_curv), "lhalf": (lhalf_value, lhalf_grad, lh
 
 
 def _add_scaled(g, lam, D):
-    """g + λ D, in place into g (a fresh gradient array owned by the caller); None stands for zero."""
+    """g + λ D, in place into g (a fresh gradient array or a slot of the caller's buffer); None is zero."""
     if D is None:
         return g
     if g is None:
         return lam * D
-    g += lam * D
-    return g
+    return ops(array_namespace(g)).axpy(g, lam, D)
 
 
 class WeightPenalty(Regularizer):

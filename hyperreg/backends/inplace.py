@@ -1,0 +1,141 @@
+"""In-place capabilities of the array libraries, for the hot path's buffers.
+
+The math stays namespace-generic: it asks ``ops(xp)`` for these few operations and passes the buffer it
+wants written (``out``). Where the library has ``out=`` (NumPy, CuPy, torch) the result lands there and no
+array is allocated; the array-API standard has no ``out=``, so there (array_api_strict) each call returns a
+fresh array and the caller assembles its buffer the standard way (``native`` tells which).
+
+    matmul(a, b, out)     out = a @ b
+    sum_rows(a, out)      out = Σ_i a[i, …]
+    axpy(y, a, x)         y ← y + a·x in place (a a 0-d array or a float); returns y
+    step(out, x, a, y)    out = x + a·y (a a float: the optimizer's −η)
+"""
+
+from __future__ import annotations
+
+from array_api_compat import is_cupy_namespace, is_numpy_namespace, is_torch_namespace
+
+
+class StandardOps:
+    """The array-API standard: no ``out=``; results are fresh arrays (``native`` False)."""
+
+    native = False
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def matmul(self, a, b, out=None):
+        return a @ b
+
+    def sum_rows(self, a, out=None):
+        return self.xp.sum(a, axis=0)
+
+    def axpy(self, y, a, x):
+        y += a * x
+        return y
+
+    def step(self, out, x, a, y):
+        return x + a * y
+
+
+class NumpyOps(StandardOps):
+    """NumPy: ufuncs and matmul with ``out=``; y ← y + a·x by BLAS ?axpy on the contiguous buffers."""
+
+    native = True
+
+    def __init__(self, xp):
+        super().__init__(xp)
+        import numpy as np
+        from scipy.linalg import blas
+
+        self.np, self._axpy = np, {np.dtype("float32"): blas.saxpy, np.dtype("float64"): blas.daxpy}
+
+    def matmul(self, a, b, out=None):
+        return self.np.matmul(a, b, out=out)
+
+    def sum_rows(self, a, out=None):
+        return self.np.sum(a, axis=0, out=out)
+
+    def axpy(self, y, a, x):
+        f = self._axpy.get(y.dtype)
+        if f is None or not (y.flags.c_contiguous and x.flags.c_contiguous) or x.dtype != y.dtype:
+            y += a * x
+            return y
+        f(x.reshape(-1), y.reshape(-1), a=float(a))  # in place into y (a host scalar: no device here)
+        return y
+
+    def step(self, out, x, a, y):
+        if out is None:
+            return x + a * y
+        self.np.copyto(out, x)
+        return self.axpy(out, a, y)
+
+
+class TorchOps(StandardOps):
+    """torch: ``out=`` on matmul and sum; ``addcmul_`` keeps a 0-d device scalar on the device (no sync)."""
+
+    native = True
+
+    def __init__(self, xp):
+        super().__init__(xp)
+        import torch
+
+        self.torch = torch
+
+    def matmul(self, a, b, out=None):
+        return self.torch.matmul(a, b, out=out)
+
+    def sum_rows(self, a, out=None):
+        return self.torch.sum(a, dim=0, out=out)
+
+    def axpy(self, y, a, x):
+        if isinstance(a, self.torch.Tensor):
+            return y.addcmul_(x, a)
+        return y.add_(x, alpha=a)
+
+    def step(self, out, x, a, y):
+        if out is None:
+            return x + a * y
+        return self.torch.add(x, y, alpha=a, out=out)
+
+
+class CupyOps(StandardOps):
+    """CuPy: ufuncs and matmul with ``out=`` (y ← y + a·x as two kernels: not yet fused)."""
+
+    native = True
+
+    def __init__(self, xp):
+        super().__init__(xp)
+        import cupy
+
+        self.cp = cupy
+
+    def matmul(self, a, b, out=None):
+        return self.cp.matmul(a, b, out=out)
+
+    def sum_rows(self, a, out=None):
+        return self.cp.sum(a, axis=0, out=out)
+
+    def step(self, out, x, a, y):
+        if out is None:
+            return x + a * y
+        self.cp.multiply(y, a, out=out)
+        return self.cp.add(out, x, out=out)
+
+
+_CACHE = {}
+
+
+def ops(xp):
+    """The in-place operations for namespace ``xp`` (cached per namespace)."""
+    key = id(xp)
+    if key not in _CACHE:
+        if is_numpy_namespace(xp):
+            _CACHE[key] = NumpyOps(xp)
+        elif is_torch_namespace(xp):
+            _CACHE[key] = TorchOps(xp)
+        elif is_cupy_namespace(xp):
+            _CACHE[key] = CupyOps(xp)
+        else:
+            _CACHE[key] = StandardOps(xp)
+    return _CACHE[key]
