@@ -81,6 +81,9 @@ class TorchPeer:
         if be.name == "torch":
             self.device = be.device
         elif be.name == "cupy":
+            if not torch.cuda.is_available():
+                raise ValueError("--peer torch beside --backend cupy needs a CUDA build of torch (this one has "
+                                 f"no usable GPU: torch {torch.__version__}); or run it with --backend numpy")
             self.device = torch.device("cuda", be.device_id)
         else:
             self.device = torch.device("cpu")
@@ -101,7 +104,7 @@ class TorchPeer:
         self.v = tuple(copy(a) for pair in case.net_l2.unflatten(case.v) for a in pair)
         self.label = f"torch {torch.__version__} on {self.device}, {torch.get_num_threads()} threads"
 
-    # --- the quantities, two ways each; results as flat vectors in hyperreg's layout -------------------
+    # --- the quantities, two ways each, per layer (``flat`` lays them out as θ) -------------------------
 
     def grad(self, impl, params=None):
         """g_T = ∇_θ L_T(θ, λ) (L2 per layer, no noise), a tuple per layer."""
