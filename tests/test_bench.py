@@ -37,6 +37,7 @@ def test_flop_counts_follow_the_stated_pass_counts():
     grad = 2 * f[0] + 3 * (f[1] + f[2])  # no g_X on the first layer
     hvp = 2 * f[0] + 6 * (f[1] + f[2])
     assert bench.method_flops("plain", sizes, n) == grad
+    assert bench.method_flops("hvp", sizes, n) == grad + hvp
     assert bench.method_flops("greedy-l2", sizes, n) == 2 * grad
     assert bench.method_flops("tangent-step", sizes, n) == grad + 3 * hvp
     assert bench.method_flops("ift-cg10", sizes, n) == 2 * grad + 10 * hvp
@@ -94,15 +95,23 @@ def test_bad_size_names_the_argument():
         bench.parse_size("D")
 
 
-def test_inline_forward_mode_when_the_library_has_none(monkeypatch):
+def test_methods_are_the_library_functions():
+    """hvp is H v of the plain sweep; ift-cg10 takes exactly CG_ITERS CG steps (no early stop)."""
     import numpy as np
 
-    monkeypatch.setattr(bench, "_optional", lambda name: None)
-    assert bench.forward_mode()[2] == "inline"
+    from hyperreg.hypergrad import cg
+
     case = bench.make_case(bench.resolve_backend("numpy"), (20, 8, 8, 3), 7, "float64")
-    theta, Y, lam = bench.method_calls(case)["clip-l2-noise"]()
-    assert Y.shape == (case.net_noise.n_params, case.net_noise.n_hypers)
-    assert np.all(np.linalg.norm(Y, axis=0) <= bench.CLIP_RADIUS * (1 + 1e-12))
+    calls = bench.method_calls(case)
+    point = case.net_l2.at(case.theta, case.lam_l2, case.X, case.y)
+    np.testing.assert_allclose(calls["hvp"](), case.net_l2.train_hvp(case.theta, case.lam_l2, case.X, case.y,
+                                                                      None, case.v), rtol=0, atol=1e-15)
+    b = case.net_l2.val_grad(case.theta, case.Xv, case.yv)
+    q, iters, _ = cg(point.hvp, b, tol=0.0, maxiter=bench.CG_ITERS)
+    assert iters == bench.CG_ITERS
+    np.testing.assert_allclose(calls["ift-cg10"](), -point.mixed(q), rtol=1e-12, atol=0)
+    q_more = cg(point.hvp, b, tol=0.0, maxiter=bench.CG_ITERS + 5)[0]
+    assert not np.allclose(calls["ift-cg10"](), -point.mixed(q_more), rtol=1e-12, atol=0)
 
 
 def test_tuner_overhead_records(numpy_backend):

@@ -1,4 +1,5 @@
-"""``hyperreg bench``: time every hypergradient method against a plain step (issue 7; ``hyperreg.bench``)."""
+"""``hyperreg bench``: time every hypergradient method against a plain step (issue 7) and, with ``--peer
+torch``, against PyTorch computing the same quantity (issue 12); the code is ``hyperreg.bench``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 
 def add_parser(sub):
-    from hyperreg.bench import FULL, METHODS
+    from hyperreg.bench import FULL, METHODS, PEERS
 
     p = sub.add_parser("bench", help="time each hypergradient method against a plain training step",
                        description="Default: the full grid (sizes A B C × batch 100 1000 × float32 float64) "
@@ -16,7 +17,8 @@ def add_parser(sub):
     p.add_argument("--backend", default="numpy", help="numpy (default), cupy or torch")
     p.add_argument("--device", default=None,
                    help="torch: cuda or cpu (default cuda when available); cupy: GPU id")
-    p.add_argument("--threads", type=int, help="limit the BLAS threads (threadpoolctl); default: all")
+    p.add_argument("--threads", type=int,
+                   help="limit the BLAS threads (threadpoolctl) and torch's (peer, torch backend); default: all")
     p.add_argument("--quick", action="store_true", help="a sub-minute run: sizes A B, batch 100, float32")
     p.add_argument("--sizes", nargs="+", help=f"A, B, C or widths like 784-100-10 (default {FULL['sizes']})")
     p.add_argument("--batches", nargs="+", type=int)
@@ -25,6 +27,9 @@ def add_parser(sub):
     p.add_argument("--repeats", type=int, help="timed calls at least (median taken)")
     p.add_argument("--warmup", type=int)
     p.add_argument("--min-time", type=float, help="keep repeating until this many seconds are spent")
+    p.add_argument("--peer", choices=PEERS,
+                   help="also time PyTorch (torch.func and autograd, the faster kept) on the same shapes and "
+                        "data for plain, hvp, greedy-l2, greedy-l2-noise: columns peer ms, ratio to peer")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="write the records to OUT, and OUT.md, OUT.png, "
                                                  "OUT.machine.json beside it")
@@ -50,15 +55,17 @@ def run(args):
     be = bench.resolve_backend(args.backend, args.device)
 
     def progress(r):
+        peer = "" if r.get("peer_ms") is None else \
+            f"  peer {r['peer_ms']:.2f} ms ({r['peer_impl']}) ×{r['ratio_to_peer']:.2f}"
         print(f"  {r['size']:>3} n={r['batch']:<5} {r['dtype']:8} {r['method']:16} {r['ms']:10.2f} ms"
-              f"  ×{r['ratio_to_plain']:6.2f} (bound ×{r['flop_bound_ratio']:.2f})", file=sys.stderr)
+              f"  ×{r['ratio_to_plain']:6.2f} (bound ×{r['flop_bound_ratio']:.2f}){peer}", file=sys.stderr)
 
-    with bench.blas_threads(args.threads):
+    with bench.blas_threads(args.threads, torch=args.peer == "torch" or be.name == "torch"):
         machine = bench.machine_info(be)
         records = bench.run_benchmark(be, sizes=mode["sizes"], batches=mode["batches"], dtypes=mode["dtypes"],
                                       methods=args.methods or bench.METHODS, repeats=mode["repeats"],
                                       warmup=mode["warmup"], min_time=mode["min_time"], seed=args.seed,
-                                      progress=progress)
+                                      progress=progress, peer=args.peer)
         overhead = []
         if args.overhead:
             size = (args.sizes or ["B"])[0]

@@ -1,0 +1,71 @@
+"""One step of each timed method, by the library's own functions (nothing re-implemented here).
+
+    plain            g = ∇_θ L_T;  θ' = θ − η g                                       (``MLP.at``)
+    hvp              H v by one R-operator sweep on the plain sweep's cache       (``TrainPoint.hvp``)
+    greedy-l2(-noise) −η (∂g_T/∂λ)ᵀ ∇L_V(θ')                                  (``hypergrad.greedy``)
+    tangent-step     Y' = Y − η (H Y + ∂g_T/∂λ)                              (``hypergrad.tangent_step``)
+    clip-l2-noise    Algorithm 1: θ, Y stepped, Y clipped, λ ← λ − η Yᵀ g_V(θ')       (``ClipR``,
+                     ``hypergradient``)
+    ift-cg10         −(∂g_T/∂λ)ᵀ q with H q = ∇L_V by exactly ``CG_ITERS`` CG steps      (``hypergrad.cg``)
+"""
+
+from __future__ import annotations
+
+from ..hypergrad import ClipR, cg, greedy, hypergradient, tangent_step
+from .cases import LR
+from .flops import CG_ITERS
+
+CLIP_RADIUS = 1.0  # r of ClipR's column clip
+
+
+def method_calls(case):
+    """name → a zero-argument callable doing one step of that method (returns its arrays)."""
+    c = case
+    train, val = (c.X, c.y), (c.Xv, c.yv)
+
+    def plain():
+        return c.theta - LR * c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None).grad
+
+    def hvp():
+        return c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None).hvp(c.v)
+
+    def greedy_l2():  # greedy computes θ' = θ − η g itself: the step needs nothing else
+        return greedy(c.net_l2, c.theta, c.lam_l2, train, None, val, LR)
+
+    def greedy_noise():
+        return greedy(c.net_noise, c.theta, c.lam_noise, train, c.noise, val, LR)
+
+    def tangent():
+        point = c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None)
+        return c.theta - LR * point.grad, tangent_step(point, c.tangent_l2, LR)
+
+    def clip():  # ClipR (Algorithm 1): θ and Y stepped, Y clipped, λ ← λ − c η Yᵀ g_V(θ')
+        point = c.net_noise.at(c.theta, c.lam_noise, c.X, c.y, c.noise)
+        theta_new = c.theta - LR * point.grad
+        Y = tangent_step(point, c.tangent_noise, LR, ClipR(r=CLIP_RADIUS))
+        h = hypergradient(Y, c.net_noise.val_grad(theta_new, c.Xv, c.yv))
+        return theta_new, Y, c.lam_noise - LR * h
+
+    def ift():
+        point = c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None)
+        H, b = point.hvp, c.net_l2.val_grad(c.theta, c.Xv, c.yv)
+        q = cg(H, b, tol=0.0, maxiter=CG_ITERS)[0]  # lead: switch to hypergrad.linalg.cg_fixed after the est merge
+        return -point.mixed(q)
+
+    return {"plain": plain, "hvp": hvp, "greedy-l2": greedy_l2, "greedy-l2-noise": greedy_noise,
+            "tangent-step": tangent, "clip-l2-noise": clip, "ift-cg10": ift}
+
+
+def matmul_call(case):
+    """The plain step's matmuls alone, on the same shapes and layouts (h W, hᵀ g_a, g_a Wᵀ)."""
+    rng, dt = case.backend.rng(1), case.dtype
+    n, sizes = case.batch, case.sizes
+    ops = []
+    for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        h, W, g_a = rng.normal((n, a), dt), rng.normal((a, b), dt), rng.normal((n, b), dt)
+        ops.append((h, W, g_a, l > 0))
+
+    def run():
+        return [(h @ W, h.T @ g_a, g_a @ W.T if need else None) for h, W, g_a, need in ops]
+
+    return run

@@ -1,0 +1,94 @@
+"""The PyTorch peer of ``hyperreg bench`` (issue 12): it computes the same quantities as hyperreg on the same
+case — gradient, HVP, greedy hypergradients — so the time ratio compares equal work. Never asserts timings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hyperreg import bench
+from hyperreg.cli import main
+
+torch = pytest.importorskip("torch")
+from hyperreg.bench import peer_torch  # noqa: E402  (after the skip: it needs torch)
+
+# torch.func.jvp loads a decomposition table through torch.jit.script, which warns in torch 2.13
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+TINY = "20-8-8-3"
+ATOL = 1e-10  # float64: the peer and hyperreg agree to rounding (~1e-16 here)
+
+
+@pytest.fixture(scope="module", params=["numpy", "torch"])
+def case(request):
+    return bench.make_case(bench.resolve_backend(request.param, "cpu" if request.param == "torch" else None),
+                           (20, 8, 8, 3), 7, "float64")
+
+
+@pytest.fixture(scope="module")
+def peer(case):
+    return peer_torch.TorchPeer(case)
+
+
+def _host(t):
+    return (peer_torch.flat(t) if isinstance(t, tuple) else t).detach().cpu().numpy()
+
+
+def _close(a, b):
+    a, b = np.asarray(a), np.asarray(b)  # hyperreg's torch-backend results: CPU tensors
+    scale = max(np.max(np.abs(b)), 1.0)
+    np.testing.assert_allclose(a, b, rtol=0, atol=ATOL * scale)
+
+
+@pytest.mark.parametrize("impl", peer_torch.IMPLS)
+def test_peer_gradient_and_hvp_are_hyperregs(case, peer, impl):
+    point = case.net_l2.at(case.theta, case.lam_l2, case.X, case.y)
+    assert float(abs(point.grad).max()) > 1e-3 and float(abs(point.hvp(case.v)).max()) > 1e-6  # not vacuous
+    _close(_host(peer.grad(impl)), point.grad)
+    _close(_host(peer.hvp(impl)), bench.method_calls(case)["hvp"]())
+
+
+@pytest.mark.parametrize("impl", peer_torch.IMPLS)
+@pytest.mark.parametrize("noisy", [False, True], ids=["greedy-l2", "greedy-l2-noise"])
+def test_peer_greedy_hypergradient_is_hyperregs(case, peer, impl, noisy):
+    h = bench.method_calls(case)["greedy-l2-noise" if noisy else "greedy-l2"]()
+    assert h.shape == ((2 if noisy else 1) * 3,) and float(abs(h).min()) > 0  # every λ (σ too) has a signal
+    _close(_host(peer.greedy(impl, noisy)), h)
+
+
+def test_peer_step_updates_its_own_copy_in_place(case, peer):
+    before = [p.detach().clone() for p in peer.step_params["autograd"]]
+    g = peer.step("autograd")
+    for p, p0, gp in zip(peer.step_params["autograd"], before, g):
+        torch.testing.assert_close(p.detach(), p0 - bench.LR * gp, rtol=0, atol=1e-15)
+    _close(_host(peer.params), case.theta)  # θ of the other quantities unchanged
+
+
+def test_cli_peer_torch_writes_the_peer_fields(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    rc = main(["bench", "--quick", "--sizes", TINY, "--repeats", "1", "--warmup", "0", "--threads", "1",
+               "--peer", "torch", "--json", str(out)])
+    assert rc == 0
+    recs = {r["method"]: r for r in json.loads(out.read_text())}
+    assert set(recs) == set(bench.METHODS)
+    for m in bench.METHODS:
+        assert set(bench.PEER_KEYS) <= set(recs[m])
+        if m in peer_torch.PEER_METHODS:
+            r = recs[m]
+            assert set(r["peer_ms_by_impl"]) == set(peer_torch.IMPLS) and r["peer_impl"] in peer_torch.IMPLS
+            assert r["peer_ms"] == min(r["peer_ms_by_impl"].values()) > 0
+            assert r["ratio_to_peer"] == pytest.approx(r["ms"] / r["peer_ms"])
+            assert "1 threads" in r["peer"]
+        else:
+            assert recs[m]["peer_ms"] is None and recs[m]["ratio_to_peer"] is None
+    md = (tmp_path / "bench.md").read_text()
+    assert "ratio to peer" in md and ("| torch.func |" in md or "| autograd |" in md)
+    assert "ratio to peer" in capsys.readouterr().out
+
+
+def test_missing_torch_is_a_one_line_error_naming_the_extra(monkeypatch, capsys):
+    monkeypatch.setattr(peer_torch, "torch", None)
+    assert main(["bench", "--sizes", TINY, "--peer", "torch", "--repeats", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pip install 'hyperreg[torch]' torch==2.13.0" in err and "\n" not in err
