@@ -19,7 +19,7 @@ def add_parser(sub):
                        description="Every method trains n·S SGD steps for n values and S steps per value; the "
                                    "best constant is chosen on validation, accuracies are on the test split.")
     p.add_argument("--data", default="digits",
-                   help="digits (bundled), mnist[:DIR] or npz:PATH (default %(default)s)")
+                   help="digits (bundled), mnist[:DIR], fashion-mnist[:DIR] or npz:PATH (default %(default)s)")
     p.add_argument("--hidden", default=None, help="hidden widths, comma-separated (default 32,128,512)")
     p.add_argument("--steps", default=None, help="steps per value S, comma-separated; Fig. 2, 3 and the table "
                                                  "use the last (default 250,1000)")

@@ -20,7 +20,7 @@ def add_config_options(p, method=True):
     from ..experiments.tune import TuneConfig
 
     d = TuneConfig()
-    p.add_argument("--data", help=f"digits | mnist | cifar10 | svhn | npz:PATH (default {d.data})")
+    p.add_argument("--data", help=f"digits | mnist | fashion-mnist | cifar10 | svhn | npz:PATH (default {d.data})")
     p.add_argument("--sizes", help=f"hidden widths, comma-separated (default {','.join(map(str, d.sizes))})")
     p.add_argument("--activation", help=f"relu | leaky_relu | tanh (default {d.activation})")
     p.add_argument("--batchnorm", action="store_true", default=None,

@@ -11,6 +11,7 @@ import numpy as np
 from . import formats
 from .dataset import Dataset
 from .download import ensure_mnist, resolve_cache_dir
+from .idx import FASHION_MNIST_DIR, read_fashion_mnist
 from .preprocess import ZCA_EPS, parse_preprocess
 from .preprocess import preprocess as apply_preprocess
 from .splits import split_indices
@@ -67,6 +68,12 @@ def _read_mnist(arg, cache_dir, download):
     return Source(X, y, str(directory), X_test=X_test, y_test=y_test, pixel_max=255.0)
 
 
+def _read_fashion_mnist(arg, cache_dir, download):
+    directory = Path(arg).expanduser() if arg else FASHION_MNIST_DIR
+    X, y, X_test, y_test = read_fashion_mnist(directory)
+    return Source(X, y, str(directory), X_test=X_test, y_test=y_test, pixel_max=255.0)
+
+
 def _read_cifar10(arg, cache_dir, download):
     directory = _directory(arg, cache_dir, "cifar-10-batches-py")
     X, y, X_test, y_test = formats.read_cifar10(directory)
@@ -94,6 +101,10 @@ DATASETS = {info.name: info for info in (
                 "2 classes)", _read_sklearn("load_breast_cancer", 1.0), 0.2, 0.2, "standardize"),
     DatasetInfo("mnist", "MNIST IDX files (60000 + 10000 test, 28×28), pixels in [0, 1]; mnist:DIR reads DIR",
                 _read_mnist, 5000, None, "center"),
+    DatasetInfo("fashion-mnist", "Zalando's Fashion-MNIST IDX files (60000 + 10000 test, 28×28, 10 classes), "
+                f"from Debian's dataset-fashion-mnist in {FASHION_MNIST_DIR}; fashion-mnist:DIR reads DIR; "
+                "T1 / T2 = 55000 / 5000 drawn from the seed, as for MNIST", _read_fashion_mnist, 5000, None,
+                "center"),
     DatasetInfo("cifar10", "CIFAR-10 python batches (50000 + 10000 test, 3×32×32) in cifar-10-batches-py/; "
                 "cifar10:DIR reads DIR", _read_cifar10, 5000, None, "gcn+zca"),
     DatasetInfo("svhn", "SVHN cropped digits train_32x32.mat / test_32x32.mat (73257 + 26032 test, 3×32×32); "
@@ -143,7 +154,8 @@ def _lookup(spec: str):
 
 def dataset_names() -> list:
     """The specs ``load_dataset`` accepts, e.g. ``['digits', ..., 'mnist[:DIR]', 'npz:PATH']``."""
-    forms = {"mnist": "mnist[:DIR]", "cifar10": "cifar10[:DIR]", "svhn": "svhn[:DIR]", "npz": "npz:PATH"}
+    forms = {"mnist": "mnist[:DIR]", "fashion-mnist": "fashion-mnist[:DIR]", "cifar10": "cifar10[:DIR]",
+             "svhn": "svhn[:DIR]", "npz": "npz:PATH"}
     return [forms.get(name, name) for name in DATASETS]
 
 
@@ -156,16 +168,17 @@ def load_dataset(spec: str = "digits", cache_dir=None, *, seed: int | None = 0, 
     ----------
     spec : str
         ``"digits"`` (default, bundled, no network), ``"breast_cancer"`` (bundled, binary), ``"mnist"``,
-        ``"cifar10"``, ``"svhn"`` (files in the cache directory; ``"mnist:DIR"`` etc. read DIR instead), or
-        ``"npz:PATH"``. See ``DATASETS`` for each one's defaults.
+        ``"cifar10"``, ``"svhn"`` (files in the cache directory; ``"mnist:DIR"`` etc. read DIR instead),
+        ``"fashion-mnist"`` (Debian's dataset-fashion-mnist in /usr/share/datasets/fashion-mnist, or
+        ``"fashion-mnist:DIR"``), or ``"npz:PATH"``. See ``DATASETS`` for each one's defaults.
     cache_dir : str or Path, optional
         Where the file-based datasets live: ``cache_dir/mnist/``, ``cache_dir/cifar-10-batches-py/``,
         ``cache_dir/svhn/``. Default ``$HYPERREG_DATA``, else ``~/.cache/hyperreg``.
     seed : int or None
         Seed of the split draws; the same seed gives the same splits (papers: a new seed per experiment).
     val_size : float or int, optional
-        T2 as a fraction in (0, 1) of the training data, or a count. Default: the papers' (5000 for MNIST
-        and CIFAR-10, 8257 for SVHN) or 0.2. Not allowed when the npz file holds X_val, y_val.
+        T2 as a fraction in (0, 1) of the training data, or a count. Default: the papers' (5000 for MNIST,
+        Fashion-MNIST and CIFAR-10, 8257 for SVHN) or 0.2. Not allowed when the npz file holds X_val, y_val.
     test_size : float or int, optional
         Test set as a fraction of, or count from, all the data, for data without an official test set.
         Default 0.2. Not allowed when there is an official or explicit test set.

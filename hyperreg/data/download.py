@@ -1,4 +1,5 @@
-"""The data cache directory and checked downloads (MNIST: four IDX archives with known SHA-256 sums)."""
+"""The data cache directory and checked downloads (MNIST: four IDX archives with known SHA-256 sums); where
+Fashion-MNIST is installed and its files' checksums."""
 
 from __future__ import annotations
 
@@ -21,6 +22,18 @@ MNIST_SHA256 = {
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
                  "https://storage.googleapis.com/cvdf-datasets/mnist/")
 FETCH_TIMEOUT_S = 60
+
+#: Fashion-MNIST is never downloaded: Debian's package installs its four gzipped IDX files here.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_INSTALL = "apt-get update && apt-get install -y dataset-fashion-mnist"
+#: name -> (examples, SHA-256 of the *uncompressed* IDX file); Debian recompressed the upstream .gz files, so
+#: only these sums hold for both (see ``hyperreg.data.idx``).
+FASHION_MNIST_RELEASE = {
+    "train-images-idx3-ubyte": (60000, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    "train-labels-idx1-ubyte": (60000, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    "t10k-images-idx3-ubyte": (10000, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    "t10k-labels-idx1-ubyte": (10000, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+}
 
 
 def default_cache_dir() -> Path:
@@ -110,3 +123,11 @@ def ensure_mnist(directory: Path, download: bool = True) -> Path:
             raise missing_files_error("mnist", directory, missing,
                                       f"could not download ({exc}); {how}") from None
     return directory
+
+
+def fashion_mnist_missing(directory: Path, missing) -> FileNotFoundError:
+    """The one-line error for missing Fashion-MNIST files: which, where, and the Debian package to install."""
+    return FileNotFoundError(
+        f"fashion-mnist: missing {', '.join(missing)} in {directory}; install Debian's package "
+        f"dataset-fashion-mnist ({FASHION_MNIST_INSTALL}), which puts them in {FASHION_MNIST_DIR}, or give "
+        "fashion-mnist:DIR with DIR holding the four IDX files (gzipped or not)")
