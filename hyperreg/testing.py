@@ -78,7 +78,7 @@ def norm(be, x) -> float:
 
 
 def _pair(got, want):
-    """The two host values flattened side by side, a None on either side read as zeros shaped like the other."""
+    """The two host values flattened side by side: broadcast to each other, None read as zeros."""
     if got is None and want is None:
         return np.zeros(0), np.zeros(0)
     if got is None or want is None:
@@ -92,10 +92,12 @@ def _pair(got, want):
         parts = [_pair(g, w) for g, w in zip(got, want)]
         return (np.concatenate([p[0] for p in parts] + [np.zeros(0)]),
                 np.concatenate([p[1] for p in parts] + [np.zeros(0)]))
-    got, want = np.ravel(got), np.ravel(want)
-    if got.shape != want.shape:
-        raise ValueError(f"results must have the same shape: {got.shape} against {want.shape}")
-    return got, want
+    try:  # an R-value may be broadcastable, not broadcast: Ra = Rb when only the bias is seeded
+        got, want = np.broadcast_arrays(got, want)
+    except ValueError:
+        shapes = f"{np.shape(got)} against {np.shape(want)}"
+        raise ValueError(f"results must have broadcastable shapes: {shapes}") from None
+    return np.ravel(got), np.ravel(want)
 
 
 def _inner(be, a, b) -> float:
@@ -218,7 +220,10 @@ def check_vjp(f, x, v, vjp, w, tol=TOL, h=FD_STEP, what="vjp"):
     return abs(got - want) / scale
 
 
-def check_layer(forward, x, v, backward=None, rforward=None, rbackward=None, w=None, Rv=None, seed=0,
+RANDOM = "random"  # check_layer's default directions: drawn by random_direction
+
+
+def check_layer(forward, x, v, backward=None, rforward=None, rbackward=None, w=RANDOM, Rv=RANDOM, seed=0,
                 tol=TOL, h=FD_STEP):
     """Check a layer's passes against finite differences of its forward (and of its backward).
 
@@ -237,16 +242,17 @@ def check_layer(forward, x, v, backward=None, rforward=None, rbackward=None, w=N
     backward, rforward, rbackward : callable, optional
         The passes to check (a pass left out is not checked); each returns values shaped like x
         (backward, rbackward) or y (rforward), None for an identically-zero part.
-    w, Rv : optional
-        The directions in x and in v (``None``: drawn by ``random_direction`` from ``seed``). A None part
-        of w or Rv is an unseeded R-value, as in ``hyperreg/nn/layers.py``.
+    w, Rv : array or tuple of arrays, optional
+        The directions in x and in v; by default drawn by ``random_direction`` from ``seed`` (pick a seed
+        other than your data's). None, or a None part, is an unseeded (identically zero) R-value, as in
+        ``hyperreg/nn/layers.py``.
 
     Returns
     -------
     dict
         For each pass checked, its error over its scale (each ≤ tol, else AssertionError).
     """
-    w = random_direction(x, seed) if w is None else w
+    w = random_direction(x, seed) if isinstance(w, str) and w == RANDOM else w
     errors = {}
     if backward is not None:
         errors["backward"] = check_vjp(forward, x, v, backward(x, v), w, tol, h, "backward")
@@ -255,12 +261,12 @@ def check_layer(forward, x, v, backward=None, rforward=None, rbackward=None, w=N
     if rbackward is not None:
         if backward is None:
             raise ValueError("rbackward is checked against finite differences of backward: pass backward too")
-        Rv = random_direction(v, seed + 1) if Rv is None else Rv
+        Rv = random_direction(v, seed + 1) if isinstance(Rv, str) and Rv == RANDOM else Rv
         errors["rbackward"] = check_jvp(lambda xv: backward(*xv), (x, v), (w, Rv), rbackward(x, v, w, Rv),
                                         tol, h, "R-backward")
     return errors
 
 
-__all__ = ["FD_STEP", "TOL", "assert_close", "central", "check_jvp", "check_layer", "check_vjp", "directional",
-           "host", "norm", "random_direction"]
+__all__ = ["FD_STEP", "RANDOM", "TOL", "assert_close", "central", "check_jvp", "check_layer", "check_vjp",
+           "directional", "host", "norm", "random_direction"]
 
