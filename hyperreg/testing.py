@@ -112,7 +112,10 @@ def assert_close(be, got, want, scale, tol=TOL, what=""):
     ``got`` and ``want`` are arrays (any backend, or host), numbers, or tuples of them; None is zero."""
     g, w = _pair(host(be, got), host(be, want))
     err = float(np.linalg.norm(g - w))
-    assert err <= tol * scale, f"{what}: error {err:.3e} > {tol:.0e} × scale {scale:.3e}\ngot  {g}\nwant {w}"
+    if err > tol * scale:
+        worst = int(np.argmax(np.abs(g - w)))
+        raise AssertionError(f"{what}: error {err:.3e} > {tol:.0e} × scale {scale:.3e}; worst entry {worst} of "
+                             f"{g.size}: got {g[worst]:.6e}, want {w[worst]:.6e}")
     return err
 
 
