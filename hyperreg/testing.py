@@ -143,7 +143,25 @@ def _step(x, s, w):
 
 
 def _map(fn, x):
+    if x is None:
+        return None
     return tuple(_map(fn, v) for v in x) if isinstance(x, tuple) else fn(x)
+
+
+def _unflat(flat, like):
+    """``flat`` cut back into the structure and shapes of the host value ``like`` (inverse of ``_flat``)."""
+    start = 0
+
+    def cut(leaf):
+        nonlocal start
+        if isinstance(leaf, tuple):
+            return tuple(cut(v) for v in leaf)
+        if leaf is None:
+            return None
+        start += leaf.size
+        return np.reshape(flat[start - leaf.size:start], leaf.shape)
+
+    return cut(like)
 
 
 def directional(f, x, w, h=FD_STEP):
@@ -152,14 +170,13 @@ def directional(f, x, w, h=FD_STEP):
     nw = norm(None, w)
     if nw == 0.0:
         return _map(np.zeros_like, host(None, f(x)))
-    m2, m1, p1, p2 = (host(None, f(_step(x, s / nw, w))) for s in (-2 * h, -h, h, 2 * h))
+    seen = []
 
-    def stencil(m2, m1, p1, p2):  # leaf by leaf, through the result's tuples
-        if isinstance(p1, tuple):
-            return tuple(stencil(*leaves) for leaves in zip(m2, m1, p1, p2))
-        return nw * (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
+    def along(s):  # f(x + s ŵ) as one host vector
+        seen.append(host(None, f(_step(x, s / nw, w))))
+        return _flat(seen[-1])
 
-    return stencil(m2, m1, p1, p2)
+    return _unflat(nw * central(along, 0.0, 1.0, h), seen[-1])
 
 
 def random_direction(x, seed=0):
