@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device
 
 from . import _checks as chk
 from .backends.inplace import ops
@@ -221,15 +221,15 @@ class Parametrization:
         xp = array_namespace(like)
 
         def mask(kind):
-            return xp.asarray([k == kind for k in self.kinds], dtype=like.dtype, device=like.device)
+            return xp.asarray([k == kind for k in self.kinds], dtype=like.dtype, device=device(like))
 
         return xp, mask("log"), mask("logit")
 
     def clip(self, lam):
         """Project λ onto its bounds."""
         xp = array_namespace(lam)
-        lo = xp.asarray(self.lower, dtype=lam.dtype, device=lam.device)
-        hi = xp.asarray(self.upper, dtype=lam.dtype, device=lam.device)
+        lo = xp.asarray(self.lower, dtype=lam.dtype, device=device(lam))
+        hi = xp.asarray(self.upper, dtype=lam.dtype, device=device(lam))
         return xp.minimum(xp.maximum(lam, lo), hi)
 
     def to_phi(self, lam):

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from hyperreg.backends import MissingBackendError, get_backend
+from hyperreg.backends import MissingBackendError, backend_of, get_backend
 
 
 def test_rng_is_seeded_and_on_the_backend(backend):
@@ -61,3 +61,43 @@ def test_unknown_names_and_dtypes():
         get_backend(3)
     with pytest.raises(ValueError, match="dtype"):
         get_backend("numpy").dtype("float16")
+
+
+def _host_data(state) -> bool:
+    """Plain host data a pickle-free checkpoint can store: str, int, float, None, host NumPy arrays."""
+    if isinstance(state, dict):
+        return all(isinstance(k, str) and _host_data(v) for k, v in state.items())
+    if isinstance(state, (list, tuple)):
+        return all(_host_data(v) for v in state)
+    return state is None or isinstance(state, (str, int, float, np.ndarray))
+
+
+def test_rng_state_is_host_data_and_resumes_the_stream(backend):
+    """get_state → host data; set_state on a fresh stream (other seed) continues exactly there.
+    Runs on cupy where a GPU is visible (the fixture skips it otherwise): untested on a GPU so far."""
+    rng = backend.rng(3)
+    rng.normal((5,))
+    state = rng.get_state()
+    assert _host_data(state), f"{backend.name} RNG state is not plain host data: {state!r}"
+    want = [backend.to_numpy(rng.normal((7, 2))), backend.to_numpy(rng.permutation(9))]
+    other = backend.rng(99)
+    other.set_state(state)
+    got = [backend.to_numpy(other.normal((7, 2))), backend.to_numpy(other.permutation(9))]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(backend.to_numpy(backend.rng(99).normal((7, 2))), want[0])  # the state mattered
+
+
+def test_rng_state_from_another_backend_is_refused(backend):
+    foreign = {"bit_generator": "Philox", "state": {}}
+    with pytest.raises(ValueError, match="RNG state must come from get_state"):
+        backend.rng(0).set_state(foreign)
+
+
+def test_backend_of_names_the_library_and_device(backend):
+    x = backend.rng(0).normal((2,))
+    found = backend_of(x)
+    assert found.name == backend.name and str(found.device) == str(backend.device)
+    np.testing.assert_array_equal(found.to_numpy(x), backend.to_numpy(x))
+    with pytest.raises(TypeError, match="x must be an array"):
+        backend_of([1.0, 2.0])

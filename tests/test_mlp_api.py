@@ -60,7 +60,7 @@ def test_tied_equals_per_layer_with_equal_values(backend):
     v = rng.normal((per.n_params,))
     mp, mt = host(backend, per.train_mixed(theta, lp, X, y, noise, v)), host(
         backend, tied.train_mixed(theta, lt, X, y, noise, v))
-    np.testing.assert_allclose(mt, [mp[:3].sum(), mp[3], mp[4:].sum()], rtol=1e-10)
+    np.testing.assert_allclose(mt, [mp[:3].sum(), mp[3], mp[4:].sum()], rtol=1e-12)
 
 
 def test_float32_runs_in_float32_and_agrees_with_float64(backend):
@@ -110,7 +110,8 @@ def test_keep_mixed_is_the_coupled_central_difference(backend):
             shifted = lam_h.copy()
             shifted[j] = p
             vals.append(float(host(backend, net.train_grad(theta, backend.asarray(shifted), X, y, noise) @ v)))
-        assert mixed[j] == pytest.approx((vals[0] - vals[1]) / (p_plus - p_minus), rel=1e-9, abs=1e-12)
+        # the same float64 sums up to rounding (~1e-15 apart), amplified by 1/(p₊ − p₋) = 10
+        assert mixed[j] == pytest.approx((vals[0] - vals[1]) / (p_plus - p_minus), rel=1e-12, abs=1e-14)
 
 
 def test_keep_estimate_is_unbiased_for_the_central_difference_of_the_expectation(numpy_backend):
@@ -153,9 +154,10 @@ def test_batchnorm_running_stats_drive_predict(backend):
     net, theta, X, y, rng = small(backend, batchnorm=True)
     batch_mode = host(backend, net.logits(theta, X))
     net.update_running_stats(theta, X, momentum=1.0)  # running = this batch's statistics
-    np.testing.assert_allclose(host(backend, net.logits(theta, X)), batch_mode, rtol=1e-4, atol=1e-6)
+    atol = 1e-12 * np.abs(batch_mode).max()  # the same float64 arithmetic up to rounding: ~1e-15 apart
+    np.testing.assert_allclose(host(backend, net.logits(theta, X)), batch_mode, rtol=1e-12, atol=atol)
     single = host(backend, net.logits(theta, X[:1, :]))  # one example: only running stats make sense
-    np.testing.assert_allclose(single, batch_mode[:1], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(single, batch_mode[:1], rtol=1e-12, atol=atol)
     assert host(backend, net.predict(theta, X)).shape == (6,)
 
 

@@ -56,6 +56,34 @@ def get_backend(name: "str | Backend" = "numpy", device=None) -> Backend:
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
 
 
+def backend_of(x) -> Backend:
+    """The backend whose arrays ``x`` is: its library, and the device ``x`` lives on.
+
+    >>> backend_of(get_backend("numpy").asarray([1.0])).name
+    'numpy'
+
+    Raises
+    ------
+    TypeError
+        When ``x`` is not an array of one of the BACKENDS.
+    """
+    import array_api_compat as compat
+
+    if compat.is_numpy_array(x):
+        return get_backend("numpy")
+    if compat.is_torch_array(x):
+        return get_backend("torch", x.device)
+    if compat.is_cupy_array(x):
+        return get_backend("cupy", x.device.id)
+    try:
+        strict = compat.is_array_api_strict_namespace(compat.array_namespace(x))
+    except TypeError:
+        strict = False
+    if strict:
+        return get_backend("array_api_strict", compat.device(x))
+    raise TypeError(f"x must be an array of one of {BACKENDS}, got {type(x).__name__}")
+
+
 def available_backends() -> list[str]:
     """Names of the backends whose library imports here (cupy also needs a visible GPU)."""
     names = []
@@ -70,5 +98,6 @@ def available_backends() -> list[str]:
 
 
 __all__ = [
-    "BACKENDS", "DTYPES", "Backend", "BackendRNG", "MissingBackendError", "available_backends", "get_backend",
+    "BACKENDS", "DTYPES", "Backend", "BackendRNG", "MissingBackendError", "available_backends", "backend_of",
+    "get_backend",
 ]

@@ -65,7 +65,12 @@ class Backend:
 class BackendRNG:
     """A seeded random stream that makes arrays directly on a backend's device.
 
-    Subclasses implement ``_normal``, ``_uniform`` and ``_integers``; everything else derives from them.
+    Subclasses implement ``_normal``, ``_uniform``, ``_integers``, ``_permutation`` and the state pair;
+    everything else derives from them.
+
+    ``get_state()`` returns plain host data — a dict of str, int, float and host NumPy arrays — so a
+    checkpoint can store it without pickling device objects; ``set_state(state)`` makes the stream continue
+    exactly where ``get_state`` left it.
     """
 
     def __init__(self, backend: Backend):
@@ -91,3 +96,20 @@ class BackendRNG:
     def permutation(self, n: int):
         """A random permutation of range(n), as an int64 array on the backend."""
         return self._permutation(int(n))
+
+    def get_state(self) -> dict:  # pragma: no cover - each backend overrides
+        """The stream's position as host data (str, int, float, host NumPy arrays); see the class docstring."""
+        raise NotImplementedError
+
+    def set_state(self, state: dict) -> None:  # pragma: no cover - each backend overrides
+        """Continue the stream from ``state``, a value returned by ``get_state``."""
+        raise NotImplementedError
+
+
+def check_state(state, generator: str) -> dict:
+    """``state`` if it is a dict saved by a ``generator`` stream, else a ValueError that says what it got."""
+    got = state.get("bit_generator") if isinstance(state, dict) else type(state).__name__
+    if got != generator:
+        raise ValueError(f"RNG state must come from get_state() of a {generator} stream, got one from {got!r}: "
+                         "resume on the backend that wrote the checkpoint")
+    return state

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ._base import Backend, BackendRNG, MissingBackendError
+import numpy as np
+
+from ._base import Backend, BackendRNG, MissingBackendError, check_state
 
 
 class CupyRNG(BackendRNG):
@@ -26,6 +28,25 @@ class CupyRNG(BackendRNG):
     def _permutation(self, n):
         # cupy.random.Generator has no permutation(): the order of n uniforms is a uniform permutation
         return self.cp.argsort(self.gen.random(n)).astype(self.cp.int64)
+
+    # CuPy's Generator keeps its whole position in the BitGenerator's device buffer of cuRAND states (one per
+    # thread; ``_state``, an int8 array). CuPy has no public state API (numpy's ``bit_generator.state`` has no
+    # CuPy twin), so the buffer is copied out and back in place. Untested on a GPU here: see test_backends.py.
+    def get_state(self) -> dict:
+        """``{"bit_generator": "cupy.XORWOW", "state": int8 host array}``: the cuRAND states, on the host."""
+        bits = self.gen.bit_generator
+        with self.cp.cuda.Device(self.backend.device_id):
+            return {"bit_generator": f"cupy.{type(bits).__name__}", "state": self.cp.asnumpy(bits._state)}
+
+    def set_state(self, state: dict) -> None:
+        bits = self.gen.bit_generator
+        state = check_state(state, f"cupy.{type(bits).__name__}")
+        saved = np.asarray(state["state"], dtype=np.int8)
+        if tuple(saved.shape) != tuple(bits._state.shape):
+            raise ValueError(f"RNG state holds {saved.shape[0]} bytes of cuRAND states, this generator "
+                             f"{bits._state.shape[0]}: resume with the CuPy version that wrote the checkpoint")
+        with self.cp.cuda.Device(self.backend.device_id):
+            bits._state[...] = self.cp.asarray(saved)  # in place: kernels read the buffer by pointer
 
 
 class CupyBackend(Backend):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Backend, BackendRNG, MissingBackendError
+from ._base import Backend, BackendRNG, MissingBackendError, check_state
 
 
 class NumpyRNG(BackendRNG):
@@ -29,11 +29,13 @@ class NumpyRNG(BackendRNG):
     def _permutation(self, n):
         return self._put(self.gen.permutation(n).astype(np.int64))
 
-    def get_state(self):
+    def get_state(self) -> dict:
+        """NumPy's own state dict: ``{"bit_generator": "PCG64", "state": {"state": int, "inc": int}, …}``,
+        JSON-able (its two ints are 128-bit)."""
         return self.gen.bit_generator.state
 
-    def set_state(self, state) -> None:
-        self.gen.bit_generator.state = state
+    def set_state(self, state: dict) -> None:
+        self.gen.bit_generator.state = check_state(state, "PCG64")
 
 
 class NumpyBackend(Backend):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import Backend, BackendRNG, MissingBackendError
+from ._base import Backend, BackendRNG, MissingBackendError, check_state
 
 _DTYPE = {"float32": "float32", "float64": "float64"}
 
@@ -45,11 +45,23 @@ class TorchRNG(BackendRNG):
         t = self.backend.torch
         return t.randperm(n, generator=self.gen, device=self.backend.device, dtype=t.int64)
 
-    def get_state(self):
-        return self.gen.get_state()
+    def get_state(self) -> dict:
+        """``{"bit_generator": "torch.Generator", "device": str, "state": uint8 host array}``: the
+        generator's byte state (a CPU tensor even for a CUDA generator), copied to NumPy."""
+        import numpy as np
+
+        return {"bit_generator": "torch.Generator", "device": str(self.backend.device),
+                "state": np.array(self.gen.get_state().numpy(), copy=True)}
 
     def set_state(self, state) -> None:
-        self.gen.set_state(state)
+        import numpy as np
+
+        torch = self.backend.torch
+        if isinstance(state, torch.Tensor):  # checkpoints written before get_state returned host data
+            self.gen.set_state(state)
+            return
+        state = check_state(state, "torch.Generator")
+        self.gen.set_state(torch.from_numpy(np.array(state["state"], dtype=np.uint8, copy=True)))
 
 
 class TorchBackend(Backend):
