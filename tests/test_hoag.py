@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from hyperreg.hypergrad.implicit import HOAG, adapt_L, inner_solve, val_loss
+from hyperreg.hypergrad.hoag import HOAG, adapt_L, inner_solve
 from hyperreg.problems.kernel_ridge import KernelRidge
 from hyperreg.problems.logistic import Logistic
 from hyperreg.problems.ridge import Ridge
@@ -55,7 +55,7 @@ def breast_cancer():
     for s in np.linspace(-6, 6, 49):
         lam = problem.full_lam(math.exp(s))
         theta, _ = inner_solve(problem, theta, lam, None, 1e-6, 10_000)
-        best = min(best, float(val_loss(problem, theta, lam)))
+        best = min(best, float(problem.val_loss(theta, None, lam=lam)))
     return problem, best
 
 

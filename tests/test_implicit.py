@@ -12,7 +12,9 @@ from test_ridge import ridge_data
 
 import hyperreg
 from hyperreg import ConvergenceWarning
-from hyperreg.hypergrad.implicit import cg_scipy, cg_xp, ift_hypergradient, inner_solve, neumann, power_alpha
+from hyperreg.hypergrad.hoag import inner_solve
+from hyperreg.hypergrad.ift import ift_hypergradient
+from hyperreg.hypergrad.linalg import cg_scipy, cg_xp, neumann, power_alpha
 from hyperreg.problems.classification import MLPProblem, MLPSample
 from hyperreg.problems.logistic import Logistic
 from hyperreg.problems.ridge import Ridge
