@@ -29,8 +29,14 @@ _REGISTRY: list = []  # (compiled pattern, factory, example), in registration or
 
 
 def register(pattern: str, factory, example: str | None = None):
-    """Make the names matching ``pattern`` (a regex on the whole lower-cased name) build ``factory(*groups)``."""
-    _REGISTRY.append((re.compile(pattern), factory, example or pattern))
+    """Make the names matching ``pattern`` (a regex on the whole lower-cased name) build ``factory(*groups)``;
+    registering a pattern again replaces its factory."""
+    entry = (re.compile(pattern), factory, example or pattern)
+    same = [i for i, (p, _, _) in enumerate(_REGISTRY) if p.pattern == pattern]
+    if same:
+        _REGISTRY[same[0]] = entry
+    else:
+        _REGISTRY.append(entry)
     return factory
 
 
