@@ -46,6 +46,10 @@ class QuadraticPoint(Point):
         """(∂g_T/∂λ) u = Hθ u, shape (..., d)."""
         return (self.h * self.theta) * u
 
+    def jvp(self, v, u):
+        """H v + (∂g_T/∂λ) u = (1 + λ)Hv + Hθ u; ``u`` = 0 (an int: e_0, λ has one entry) adds Hθ itself."""
+        return self.hvp(v) + (self.h * self.theta if isinstance(u, int) else self.mixed_jvp(u))
+
 
 class Quadratic(Deterministic):
     """The §4.1 quadratic toy, one or B at once (see the module docstring for the equations).
