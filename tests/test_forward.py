@@ -255,3 +255,7 @@ def test_compare_estimators_on_the_mlp(numpy_backend):
               f"bias {name}", 1e-12)
     assert nrm(be, out["greedy"]["bias"]) > 1e-3 * nrm(be, out["exact"]["mean"])  # one step of four: biased
     assert np.all(host(be, out["greedy"]["var"]) > 0)  # minibatch and noise draws differ
+    single = compare_estimators(problem, theta, lam, lr, K, n, be.rng(0), unroll_ks=(1,), antithetic=False)
+    check(be, single["greedy"]["mean"], single["unroll1"]["mean"], 1 + nrm(be, single["unroll1"]["mean"]),
+          "single-sample greedy = unroll1", 1e-12)
+    assert nrm(be, out["greedy"]["mean"] - single["greedy"]["mean"]) > 1e-9  # the pair moves the σ row

@@ -125,8 +125,8 @@ class Problem:
         return {n: host[..., j].tolist() for j, n in enumerate(self.hyper_names)}
 
     def zeros_theta(self):
-        """θ = 0 of shape (n_params,) in the backend's default float."""
-        return self.backend.xp.zeros((self.n_params,))
+        """θ = 0 of shape (n_params,) in the backend's default float, on its device."""
+        return self.backend.xp.zeros((self.n_params,), device=self.backend.device)
 
     # --- the per-primitive views of ``at`` ------------------------------------------------------------
 
