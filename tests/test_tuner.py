@@ -211,3 +211,35 @@ def test_divergence_is_checked_at_the_record_not_inside_the_step(numpy_backend):
     with pytest.raises(DivergenceError, match="diverged at step 2"):
         tuner.record(st)
     assert not np.isfinite(Tuner(prob, "fixed", check_finite=False).record(st)["val_loss"])
+
+
+@pytest.mark.filterwarnings("ignore::hyperreg.ConvergenceWarning")  # IFT's short online solves
+@pytest.mark.parametrize("method", ["ift", "unroll3", "avg"])
+def test_estimator_state_survives_a_checkpoint(numpy_backend, tmp_path, method):
+    """The estimator's state (IFT's warm start q, UnrollK's tangent mid-window, a user's running mean) is
+    saved and restored with the rest: the resumed run ends bit-identical."""
+    from hyperreg.checkpoint import load_checkpoint, restore_state, save_checkpoint
+
+    class Avg(Estimator):
+        def init_state(self, problem, theta, momentum=None):
+            return {"avg": None, "count": 0}
+
+        def hypergradient(self, state, s):
+            g = s.point.mixed(s.problem.val_grad(s.theta, s.val_sample))
+            avg = g if state["avg"] is None else 0.5 * (state["avg"] + g)
+            return avg, {"avg": avg, "count": state["count"] + 1}
+
+    prob, net = problem(numpy_backend)
+    make = (lambda: Tuner(prob, Avg(), SGD(0.05), log_every=4, seed=1)) if method == "avg" else (
+        lambda: Tuner(prob, method, SGD(0.05), log_every=4, seed=1))
+    theta0, lam0 = net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1)
+    whole = make().run(theta0, lam0, 12).state
+    path = str(tmp_path / "ckpt.pkl")
+    save_checkpoint(path, make().run(theta0, lam0, 12, stop_after=7).state, {}, numpy_backend)
+    tuner = make()
+    resumed = tuner.run(None, None, 12, state=restore_state(load_checkpoint(path), tuner)).state
+    np.testing.assert_array_equal(resumed.theta, whole.theta)
+    np.testing.assert_array_equal(resumed.lam, whole.lam)
+    assert set(resumed.method_state) == set(whole.method_state)
+    for k, v in whole.method_state.items():
+        np.testing.assert_array_equal(resumed.method_state[k], v)
