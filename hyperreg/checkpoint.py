@@ -1,6 +1,6 @@
 """Checkpoints of a ``TunerState``: everything a run needs to continue bit-identically.
 
-Saved: θ, φ, λ, the θ- and φ-optimizer states, the tangent Y (and dv/dλ), IFT's warm start, the step and
+Saved: θ, φ, λ, the θ- and φ-optimizer states, the estimator's state (tangent Y, dv/dλ, IFT's q), the step and
 hyper-step counters, the history, the running training-loss sum, and the backend RNG's state
 (``rng.get_state()``), all as host NumPy arrays in one pickle, beside the run's JSON config.
 The file is written to a temporary name in the same directory and moved into place with ``os.replace``,
@@ -16,7 +16,7 @@ import tempfile
 import numpy as np  # noqa: TID251 - host-side serialization (allowed here like data/ and cli/)
 
 FORMAT = "hyperreg-checkpoint-1"
-_ARRAY_FIELDS = ("theta", "phi", "lam", "opt_state", "hyper_state", "tangent", "tangent_v", "ift_q", "loss_sum")
+_ARRAY_FIELDS = ("theta", "phi", "lam", "opt_state", "hyper_state", "method_state", "loss_sum")
 _PLAIN_FIELDS = ("step", "hyper_steps", "history", "seconds", "loss_count")
 
 
@@ -30,6 +30,8 @@ class _Host:
 
 
 def _to_host(x, backend):
+    if isinstance(x, dict):
+        return {k: _to_host(v, backend) for k, v in x.items()}
     if isinstance(x, (tuple, list)):
         return type(x)(_to_host(v, backend) for v in x)
     if x is None or isinstance(x, (bool, int, float, str)):
@@ -38,6 +40,8 @@ def _to_host(x, backend):
 
 
 def _to_device(x, backend):
+    if isinstance(x, dict):
+        return {k: _to_device(v, backend) for k, v in x.items()}
     if isinstance(x, (tuple, list)):
         return type(x)(_to_device(v, backend) for v in x)
     if isinstance(x, _Host):

@@ -1,6 +1,7 @@
 """Regularization schedules and the train–validation gap policy (Lu 2017): gradient-free tuner methods.
 
-Each is a small frozen dataclass with ``propose(tuner, state, point) -> λ or None``, which the ``Tuner`` calls
+Each is a small frozen dataclass, a gradient-free estimator (``hypergrad.estimator.GradientFree``) with
+``propose(tuner, state, point) -> λ or None``, which the ``Tuner`` calls
 after every elementary step t (``state.step`` = t) to get the λ of step t + 1; None keeps λ. A method acts on
 the entries of λ selected by ``name``: one hyperparameter (``"l2[0]"``) or a whole block by its kind (``"l2"``
 selects ``l2[0]``, ``l2[1]``, … of a per-layer net, or the tied ``l2``); the other entries are held.
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 
 from array_api_compat import array_namespace, device
 
+from .hypergrad.estimator import GradientFree
+
 
 def select(names, name: str) -> list:
     """Indices of λ that ``name`` selects: the entry called ``name``, or every entry of the kind ``name``."""
@@ -42,7 +45,7 @@ def _set(names, lam, name, value):
     return xp.where(mask, xp.asarray(value, dtype=lam.dtype, device=device(lam)), lam)
 
 
-class _Schedule:
+class _Schedule(GradientFree):
     """A fixed schedule t → value for the entries ``name`` selects; ``value(t)`` is defined by the subclass."""
 
     def lam_at(self, names, lam, t: int):
@@ -155,7 +158,7 @@ class Cosine(_Ramp):
 
 
 @dataclass(frozen=True)
-class GapPolicy:
+class GapPolicy(GradientFree):
     """Lu (2017, §5): every ``every`` steps, gap = acc(T1 batch) − acc(T2 batch); λ ← ``up`` · λ if gap > ``high``,
     λ ← ``down`` · λ if gap < ``low``, then λ ∈ [``lower``, ``upper``] (and the tuner's bounds).
 
@@ -197,24 +200,14 @@ class GapPolicy:
             raise ValueError(f"GapPolicy needs 0 ≤ lower < upper, got ({self.lower}, {self.upper})")
 
     def eval_batches(self, tuner):
-        """The fixed evaluation batches ((X1, y1), (X2, y2)): ``eval_size`` rows of T1 and of T2 (fewer if
-        a set is smaller), the same rows on every call (seeded, without replacement)."""
-        prob = tuner.problem
+        """The fixed evaluation batches (T1 sample, T2 sample): ``eval_size`` rows of each (fewer if a set
+        is smaller), the same rows on every call (seeded, without replacement; ``MLPProblem.subset``)."""
         rng = tuner.backend.rng(self.seed)
-        out = []
-        for X, y in ((prob.X_train, prob.y_train), (prob.X_val, prob.y_val)):
-            xp = array_namespace(X)
-            idx = rng.permutation(X.shape[0])[: min(self.eval_size, X.shape[0])]
-            out.append((xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)))
-        return out
+        return [tuner.problem.subset(which, self.eval_size, rng) for which in ("train", "val")]
 
     def gap(self, tuner, theta) -> float:
         """acc_train − acc_val on the fixed batches (two host reads)."""
-        net = tuner.problem.net
-        accs = []
-        for X, y in self.eval_batches(tuner):
-            xp = array_namespace(X)
-            accs.append(float(xp.mean(xp.astype(net.predict(theta, X) == y, X.dtype))))
+        accs = [float(tuner.problem.accuracy(theta, batch)) for batch in self.eval_batches(tuner)]
         return accs[0] - accs[1]
 
     def factor(self, gap: float) -> float:

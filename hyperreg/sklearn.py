@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from .hypergrad.implicit import HOAG
+from .hypergrad.hoag import HOAG
 from .problems.logistic import Logistic
 from .problems.ridge import Ridge
 

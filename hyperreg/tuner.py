@@ -1,23 +1,21 @@
 """The online loop of Luketina et al. (2016) and ICLR-2018 Algorithm 1: θ and λ updated together.
 
-At elementary step t (η_t the learning rate, φ the hyper-optimizer's parametrization of λ):
+At elementary step t (η_t the learning rate, φ the hyper-optimizer's parametrization of λ), for the
+estimator ``m`` (``hypergrad.estimator``; a name goes through ``hypergrad.registry``) with state s:
 
     s ~ T1 (minibatch + noise);  point = L_T at (θ_t, λ_t, s)
-    forward methods:  Y ← policy(Y − η_t (H Y + ∂g_T/∂λ))             (one HVP per hyperparameter)
+    s = m.propagate(s, point, η_t, μ)                  forward methods: Y ← policy(Y − η_t (H Y + ∂g_T/∂λ))
     θ_{t+1} = optimizer(θ_t, g_T)
-    every k steps after the warm-up:  h ≈ dL_V/dλ on a T2 sample, φ ← hyper_optimizer(φ, h · dλ/dφ)
+    every k steps after the warm-up w (t = w + k − 1, w + 2k − 1, …):
+        h, s = m.hypergradient(s, Step(…))  on a T2 sample;   φ ← hyper_optimizer(φ, h · dλ/dφ)
+    gradient-free estimators (schedules, feedback policies, Fixed): λ ← m.propose(tuner, state, point)
 
-Methods (small frozen dataclasses; the state lives here):
-    Fixed          λ never moves (the baseline the overhead is measured against)
-    Greedy         h = −η (∂g_T/∂λ)ᵀ ∇L_V(θ_{t+1})  (T1–T2, Luketina eq. 3; ``fast``: ∇L_V(θ_t))
-    Unroll1GTGV    h = −(∂g_T/∂λ)ᵀ ∇L_V(θ_t)
-                   both average ∂g_T/∂λ over the antithetic noise pair (ε, −ε) by default
-                   (``hypergrad.greedy``: without it σ cannot climb from a small start)
-    UnrollK, ClipR, Discounted, ExactKStep (``hypergrad.forward``)   h = c · Yᵀ ∇L_V(θ_{t+1})
-    IFT            h = −(∂g_T/∂λ)ᵀ q with (H + δI) q = ∇L_V(θ_t) by a few warm-started CG (or Neumann)
-                   iterations: the implicit hypergradient used online (Pedregosa 2016; Lorraine et al. 2020)
-    any object with ``propose(tuner, state, point) -> λ or None``: a gradient-free rule (schedules,
-    feedback policies) called every step; the λ it returns (natural units) is clipped to the bounds.
+The tuner knows no formula: every estimator (Greedy, Unroll1GTGV, UnrollK, ClipR, Discounted, ExactKStep,
+IFT, or one of your own: README "Your own estimator") is called through the same methods.
+
+Host reads: none inside ``step``. Divergence is checked when a history record is due (every
+``log_every`` steps, with the record's own host read): a NaN/Inf training loss, validation loss or λ
+raises ``DivergenceError`` naming the step and λ.
 """
 
 from __future__ import annotations
@@ -26,88 +24,13 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from array_api_compat import array_namespace
-
 from . import _checks as chk
-from .hypergrad.forward import (
-    ClipR,
-    Discounted,
-    ExactKStep,
-    UnrollK,
-    _Policy,
-    hypergradient,
-    tangent_step,
-    tangent_step_momentum,
-    tangent_zeros,
-)
-from .hypergrad.greedy import mixed_pair
-from .hypergrad.implicit import ift_hypergradient
+from .hypergrad.estimator import Fixed, Step
+from .hypergrad.forward import ClipR, Discounted, ExactKStep, UnrollK
+from .hypergrad.greedy import Greedy, Unroll1GTGV
+from .hypergrad.ift import IFT
+from .hypergrad.registry import make_estimator, parse_method
 from .optim import SGD, Adam, Momentum, Parametrization, as_schedule, hyper_adam
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """λ held fixed: plain training with the same loop, for baselines and overhead measurements."""
-
-
-@dataclass(frozen=True)
-class Greedy:
-    """T1–T2 (Luketina et al. 2016, eq. 3): the exact derivative of L_V after one SGD step.
-
-    ``antithetic``: ∂g_T/∂λ averaged over the noise sample and its partner −ε (one more sweep per hyper
-    step, only when the network has additive noise); False is the paper's single-sample estimate."""
-
-    fast: bool = False
-    antithetic: bool = True
-
-
-@dataclass(frozen=True)
-class Unroll1GTGV:
-    """ICLR-2018 §3.3 method (a): maximize ⟨g_T, g_V⟩ — the greedy direction without η.
-    ``antithetic`` as for ``Greedy``."""
-
-    antithetic: bool = True
-
-
-@dataclass(frozen=True)
-class IFT:
-    """The implicit-function hypergradient at the current (θ_t, λ_t), its linear solve warm-started from
-    the previous hyper step's q. Exact only at a stationary θ; online it is an approximation whose
-    solve is deliberately short (``maxiter``), damped (δ) because the MLP's Hessian is indefinite."""
-
-    solver: str = "cg"
-    maxiter: int = 10
-    tol: float = 0.1
-    damping: float = 0.1  # measured on digits 64-50-10, every=10, 2000 steps: CG's median relative residual
-    #                       after 10 iterations was 4e6 at δ=1e-3, 79 at 1e-2, 0.07 at 0.1, 7e-4 at 1.0
-
-
-FORWARD = (_Policy,)
-
-
-def parse_method(spec):
-    """A method object from its name: fixed, greedy, greedy-fast, unroll1-gtgv, unrollK (e.g. unroll5),
-    clipR (e.g. clip5 or clip2.5), exact, discounted0.9. Objects pass through unchanged."""
-    if not isinstance(spec, str):
-        return spec
-    s = spec.strip().lower()
-    simple = {"fixed": Fixed(), "greedy": Greedy(), "greedy-fast": Greedy(fast=True),
-              "unroll1-gtgv": Unroll1GTGV(), "exact": ExactKStep(), "ift": IFT(),
-              "ift-neumann": IFT(solver="neumann")}
-    if s in simple:
-        return simple[s]
-    try:
-        if s.startswith("unroll"):
-            return UnrollK(int(s[len("unroll"):]))
-        if s.startswith("clip"):
-            return ClipR(float(s[len("clip"):]))
-        if s.startswith("discounted"):
-            return Discounted(float(s[len("discounted"):]))
-    except ValueError:
-        pass
-    raise ValueError(
-        f"method must be fixed, greedy, greedy-fast, unroll1-gtgv, unrollK (e.g. unroll5), clipR (e.g. clip5), "
-        f"exact, discountedμ (e.g. discounted0.9), ift or ift-neumann, got {spec!r}")
 
 
 @dataclass
@@ -121,14 +44,17 @@ class TunerState:
     opt_state: tuple
     hyper_state: tuple
     hyper_steps: int = 0
-    tangent: object = None  # Y = dθ/dλ (forward methods)
-    tangent_v: object = None  # dv/dλ of the momentum buffer (forward methods with momentum)
+    method_state: dict = field(default_factory=dict)  # the estimator's state: Y, V, IFT's q (name → array/None)
     history: list = field(default_factory=list)
     seconds: float = 0.0
     rng: object = None
     loss_sum: object = 0.0  # Σ minibatch L_T since the last record (stays on the device)
     loss_count: int = 0
-    ift_q: object = None  # the IFT method's last solution q, its next warm start
+
+    @property
+    def tangent(self):
+        """Y = dθ/dλ of a forward method (``method_state["tangent"]``), else None."""
+        return self.method_state.get("tangent")
 
 
 @dataclass
@@ -140,67 +66,66 @@ class TuneResult:
 
 
 class Tuner:
-    """θ and λ trained together on a problem (``problems.MLPProblem`` or any protocol object).
+    """θ and λ trained together on a problem (``problems.MLPProblem`` or any ``problems.Problem``).
 
     Parameters
     ----------
     problem : Problem
-    method : str or method object
-        See ``parse_method``.
+    method : str or Estimator
+        A registered name (``hypergrad.registry``: greedy, unroll5, clip5, ift, …), an ``Estimator``, or an
+        object with ``propose(tuner, state, point)`` (a gradient-free rule).
     optimizer : SGD | Momentum | Adam
         For θ. Forward-mode tangents propagate exactly through SGD and momentum; with Adam only the
-        greedy methods run (their η is the current learning rate, as in Luketina et al.).
+        methods without a tangent run (greedy: its η is the current learning rate, as in Luketina et al.).
     hyper_optimizer : SGD | Adam
-        For φ, the parametrization of λ (log for L2 and noise, logit for keep-probabilities). Default
-        ``optim.hyper_adam(0.01)``: Adam with ε = 0, whose steps do not shrink with λ.
+        For φ, the parametrization of λ (log for L2 and noise, logit for keep-probabilities, identity for
+        other names). Default ``optim.hyper_adam(0.01)``: Adam with ε = 0, whose steps do not shrink with λ.
     every : int or None
-        Elementary steps per hyper step (None: the method's own — K for UnrollK, else 1).
+        Elementary steps per hyper step (None: the estimator's own — K for UnrollK, else 1).
     warmup : int or None
-        Elementary steps before the first hyper step (None: the method's own, else 0).
+        Elementary steps before the first hyper step (None: the estimator's own, else 0). The first hyper
+        step is at t = warmup + every − 1 (``hypergrad.estimator``).
     log_every : int
-        Steps between history records (each evaluates L_V on T2: a host read).
+        Steps between history records (each evaluates L_V on T2: a host read, and the divergence check).
     bounds : dict, optional
         Natural-unit bounds per name or kind, e.g. {"l2": (1e-8, 1.0)}.
     callbacks : list of callables ``f(tuner, state, record)`` called after each history record.
     seed : int
         Seeds the backend RNG that draws minibatches and noise: equal seeds give identical runs.
+    check_finite : bool
+        Raise ``DivergenceError`` at a record when the training or validation loss or λ is not finite.
+        False lets a batched run (the quadratic toys) carry a diverged problem's NaN in its own row.
     """
 
     def __init__(self, problem, method="greedy", optimizer=None, hyper_optimizer=None, every=None,
-                 warmup=None, log_every=100, bounds=None, callbacks=(), seed=0, backend=None):
+                 warmup=None, log_every=100, bounds=None, callbacks=(), seed=0, backend=None, check_finite=True):
         self.problem = problem
-        self.method = parse_method(method)
+        self.method = make_estimator(method)
         self.optimizer = optimizer if optimizer is not None else SGD(0.1)
         self.hyper_optimizer = hyper_optimizer if hyper_optimizer is not None else hyper_adam(0.01)
-        self.forward = isinstance(self.method, FORWARD)
-        if self.forward and isinstance(self.optimizer, Adam):
+        if self.method.tangent and isinstance(self.optimizer, Adam):
             raise ValueError(
                 f"method {self.method} propagates dθ/dλ through SGD or momentum steps; "
                 "use optimizer=SGD(...) or Momentum(...), or a greedy method with Adam")
-        own_every = getattr(self.method, "every", 1) if self.forward else 1
-        self.every = chk.check_positive_int(own_every if every is None else every, "every")
-        own_warmup = getattr(self.method, "warmup", 0) if self.forward else 0
-        self.warmup = int(chk.check_scalar(own_warmup if warmup is None else warmup, "warmup", low=0))
+        self.momentum = self.optimizer.mu if isinstance(self.optimizer, Momentum) else None
+        self.every = chk.check_positive_int(self.method.every if every is None else every, "every")
+        self.warmup = int(chk.check_scalar(self.method.warmup if warmup is None else warmup, "warmup", low=0))
         self.log_every = chk.check_positive_int(log_every, "log_every")
-        self.param = Parametrization.for_names(problem.hyper_names, bounds)
+        self.param = _natural_or(Parametrization.for_names(problem.hyper_names, bounds))
         self.callbacks = list(callbacks)
         self.seed = seed
-        self.backend = backend or getattr(problem, "backend", None) or problem.net.backend
+        self.check_finite = bool(check_finite)
+        self.backend = backend or problem.backend
 
     # --- state ---------------------------------------------------------------------------------
 
     def init_state(self, theta, lam) -> TunerState:
         """The state at step 0 from θ₀ and λ₀ (natural units; validated here, at the boundary)."""
-        if hasattr(self.problem, "net"):
-            self.problem.net.check_hypers(lam)
+        self.problem.check_hypers(lam)
         phi = self.param.to_phi(lam)
-        st = TunerState(0, theta, phi, self.param.to_lam(phi), self.optimizer.init(theta),
-                        self.hyper_optimizer.init(phi), rng=self.backend.rng(self.seed))
-        if self.forward:
-            st.tangent = tangent_zeros(theta, self.problem.n_hypers)
-            if isinstance(self.optimizer, Momentum):
-                st.tangent_v = tangent_zeros(theta, self.problem.n_hypers)
-        return st
+        return TunerState(0, theta, phi, self.param.to_lam(phi), self.optimizer.init(theta),
+                          self.hyper_optimizer.init(phi), rng=self.backend.rng(self.seed),
+                          method_state=self.method.init_state(self.problem, theta, self.momentum))
 
     def run(self, theta, lam, steps, state=None, progress=False, stop_after=None, on_step=None) -> TuneResult:
         """Run ``steps`` elementary steps from (θ, λ), or continue ``state`` up to step ``steps``.
@@ -229,23 +154,22 @@ class Tuner:
     # --- one elementary step -----------------------------------------------------------------------
 
     def step(self, st: TunerState) -> TunerState:
-        """One elementary step, and a hyper step when one is due. Mutates and returns ``st``."""
-        t, prob = st.step, self.problem
+        """One elementary step, and a hyper step when one is due. Mutates and returns ``st`` (no host read)."""
+        t, prob, m = st.step, self.problem, self.method
         lr = as_schedule(self.optimizer.lr)(t)
         sample = prob.sample(st.rng)
         point = prob.at(st.theta, st.lam, sample)
-        if self.forward:
-            self._propagate_tangent(st, point, lr)
+        st.method_state = m.propagate(st.method_state, point, lr, self.momentum)
         theta_next, st.opt_state = self.optimizer.step(st.theta, point.grad, st.opt_state, t)
         st.loss_sum, st.loss_count = st.loss_sum + point.loss, st.loss_count + 1
-        if hasattr(self.method, "propose"):  # gradient-free methods (schedules, feedback policies)
-            lam = self.method.propose(self, st, point)
+        if m.gradient_free:
+            lam = m.propose(self, st, point)
             if lam is not None:
                 st.lam = self.param.clip(lam)
                 st.phi = self.param.to_phi(st.lam)
-        elif self._hyper_due(t) and not isinstance(self.method, Fixed):
-            h = self._hypergradient(st, point, lr, theta_next, sample)
-            self._check_finite(st, point.loss, h)
+        elif self.hyper_due(t):
+            step = Step(prob, point, st.theta, theta_next, st.lam, sample, prob.val_sample(st.rng), lr)
+            h, st.method_state = m.hypergradient(st.method_state, step)
             st.phi, st.hyper_state = self.hyper_optimizer.step(
                 st.phi, self.param.grad_phi(st.lam, h), st.hyper_state, st.hyper_steps)
             st.lam = self.param.to_lam(st.phi)
@@ -253,72 +177,69 @@ class Tuner:
         st.theta, st.step = theta_next, t + 1
         return st
 
-    def _hyper_due(self, t):
+    def hyper_due(self, t) -> bool:
+        """Whether elementary step t ends with a hyper step: t = warmup + every − 1, then every ``every``."""
         return t >= self.warmup and (t + 1 - self.warmup) % self.every == 0
-
-    def _propagate_tangent(self, st, point, lr):
-        policy = self.method
-        if st.tangent_v is None:
-            st.tangent = tangent_step(point, st.tangent, lr, policy)
-        else:
-            st.tangent, st.tangent_v = tangent_step_momentum(
-                point, st.tangent, st.tangent_v, lr, self.optimizer.mu, policy)
-
-    def _hypergradient(self, st, point, lr, theta_next, sample):
-        prob, m = self.problem, self.method
-        vs = prob.val_sample(st.rng)
-        if isinstance(m, IFT):
-            res = ift_hypergradient(prob, st.theta, st.lam, sample, vs, solver=m.solver, tol=m.tol,
-                                    maxiter=m.maxiter, damping=m.damping, q0=st.ift_q)
-            st.ift_q = res.q
-            return res.h
-        if isinstance(m, Greedy):
-            v = prob.val_grad(st.theta if m.fast else theta_next, vs)
-            return -lr * mixed_pair(prob, point, st.theta, st.lam, sample, v, m.antithetic)
-        if isinstance(m, Unroll1GTGV):
-            return -mixed_pair(prob, point, st.theta, st.lam, sample, prob.val_grad(st.theta, vs), m.antithetic)
-        h = m.c * hypergradient(st.tangent, prob.val_grad(theta_next, vs))
-        if m.reset:
-            st.tangent = tangent_zeros(st.theta, prob.n_hypers)
-            if st.tangent_v is not None:
-                st.tangent_v = tangent_zeros(st.theta, prob.n_hypers)
-        return h
-
-    def _check_finite(self, st, loss, h):
-        xp = array_namespace(h)
-        if not (bool(xp.all(xp.isfinite(h))) and bool(xp.isfinite(loss))):  # host read, once per hyper step
-            lam = self._lam_dict(st.lam)
-            raise chk.DivergenceError(
-                f"diverged at step {st.step}: training loss {float(loss)!r}, hypergradient "
-                f"{[float(v) for v in self.backend.to_numpy(h)]} with λ = {lam}; lower the learning rate "
-                "or the hyper learning rate, or tighten the bounds", step=st.step, lam=lam, history=st.history)
 
     # --- history ---------------------------------------------------------------------------------
 
-    def _lam_dict(self, lam):
-        return {n: float(v) for n, v in zip(self.problem.hyper_names, self.backend.to_numpy(lam))}
+    def _host(self, x):
+        """A device value as a host float, or a list of floats for a batched problem's (B,) value."""
+        a = self.backend.to_numpy(x)
+        return float(a) if a.ndim == 0 else a.tolist()
 
     def record(self, st: TunerState) -> dict:
-        """Append {step, lambda, val_loss, val_error, seconds} to the history (a host read)."""
+        """Append {step, lambda, val_loss, val_error, train_loss, seconds} to the history (a host read), and
+        raise ``DivergenceError`` when the losses or λ are not finite (``check_finite``)."""
         prob = self.problem
-        vs = prob.val_sample(st.rng if getattr(prob, "val_batch_size", None) else None)
-        val_loss = float(prob.val_loss(st.theta, vs))
-        rec = {"step": st.step, "lambda": self._lam_dict(st.lam), "val_loss": val_loss,
-               "seconds": st.seconds}
-        if hasattr(prob, "val_error"):
-            rec["val_error"] = float(prob.val_error(st.theta, vs))
+        vs = prob.record_sample(st.rng)
+        rec = {"step": st.step, "lambda": prob.hypers_dict(st.lam), "val_loss": self._host(prob.val_loss(
+            st.theta, vs, lam=st.lam)), "seconds": st.seconds}
+        err = prob.val_error(st.theta, vs)
+        if err is not None:
+            rec["val_error"] = self._host(err)
         if st.loss_count:  # the mean minibatch L_T since the last record: no extra sweep
-            rec["train_loss"] = float(st.loss_sum) / st.loss_count
+            total, n = self._host(st.loss_sum), st.loss_count
+            rec["train_loss"] = [v / n for v in total] if isinstance(total, list) else total / n
             st.loss_sum, st.loss_count = 0.0, 0
-        if not (math.isfinite(val_loss) and math.isfinite(rec.get("train_loss", 0.0))):
-            raise chk.DivergenceError(
-                f"diverged at step {st.step}: validation loss {val_loss}, training loss "
-                f"{rec.get('train_loss')} with λ = {rec['lambda']}; lower the learning rate",
-                step=st.step, lam=rec["lambda"], history=st.history)
+        if self.check_finite:
+            self._check_finite(st, rec)
         st.history.append(rec)
         for cb in self.callbacks:
             cb(self, st, rec)
         return rec
+
+    def _check_finite(self, st, rec):
+        values = [rec["val_loss"], rec.get("train_loss", 0.0), *rec["lambda"].values()]
+        if all(math.isfinite(v) for x in values for v in (x if isinstance(x, list) else [x])):
+            return
+        raise chk.DivergenceError(
+            f"diverged at step {st.step} (since the record before): training loss {rec.get('train_loss')}, "
+            f"validation loss {rec['val_loss']} with λ = {rec['lambda']}; lower the learning rate or the "
+            "hyper learning rate, or tighten the bounds", step=st.step, lam=rec["lambda"], history=st.history)
+
+
+class _Natural:
+    """φ = λ, unbounded: ``Parametrization``'s identity transform without its per-call masks (the quadratic
+    toy's λ ∈ ℝ, whose every-step hyper steps would otherwise pay for them)."""
+
+    def clip(self, lam):
+        return lam
+
+    def to_phi(self, lam):
+        return lam
+
+    def to_lam(self, phi):
+        return phi
+
+    def grad_phi(self, lam, grad_lam):
+        return grad_lam
+
+
+def _natural_or(param):
+    """``_Natural()`` when every entry of ``param`` is an unbounded identity, else ``param``."""
+    unbounded = all(lo == -math.inf for lo in param.lower) and all(hi == math.inf for hi in param.upper)
+    return _Natural() if unbounded and set(param.kinds) <= {"identity"} else param
 
 
 def _progress(progress, total, initial):
@@ -329,5 +250,5 @@ def _progress(progress, total, initial):
     return tqdm(total=total, initial=initial, unit="step", leave=False, dynamic_ncols=True)
 
 
-__all__ = ["Fixed", "Greedy", "IFT", "TuneResult", "Tuner", "TunerState", "Unroll1GTGV", "parse_method",
-           "ClipR", "Discounted", "ExactKStep", "UnrollK", "SGD", "Momentum", "Adam"]
+__all__ = ["Fixed", "Greedy", "IFT", "TuneResult", "Tuner", "TunerState", "Unroll1GTGV", "make_estimator",
+           "parse_method", "ClipR", "Discounted", "ExactKStep", "UnrollK", "SGD", "Momentum", "Adam"]

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import hyperreg
-from hyperreg.experiments.quadratic import parse_method, run_method
+from hyperreg.experiments.quadratic import run_method
 from hyperreg.hypergrad import (
     ClipR,
     Discounted,
@@ -105,7 +105,7 @@ def test_greedy_is_exact_one_step_quadratic(backend, spec):
 def assert_greedy_is_one_step(be, problem, theta, lam, sample, val_sample, lr):
     theta_1, Y = unroll(problem, theta, lam, [sample], lr)
     want = hypergradient(Y, problem.val_grad(theta_1, val_sample))
-    got = greedy_step(problem, theta, lam, sample, val_sample, lr)
+    got = greedy_step(problem, theta, lam, sample, val_sample, lr, antithetic=False)  # one sample, as unroll
     assert got.shape == lam.shape
     check(be, got, want, 1 + nrm(be, want), "greedy vs exact 1-step", tol=1e-12)
     fast = greedy_step(problem, theta, lam, sample, val_sample, lr, fast=True)
@@ -206,7 +206,7 @@ def test_clip_tangent_converges_to_dtheta_star(backend, seed):
 def test_clip5_tunes_lambda_closer_than_unroll1(numpy_backend):
     q = Quadratic.sample_problems(4, 10, 0)
     lam_star = host(numpy_backend, q.lam_star)[:, 0]
-    err = {m: np.mean(np.abs(run_method(q, parse_method(m), steps=(3000, 1), record_every=1000)["lam_phase2"]
+    err = {m: np.mean(np.abs(run_method(q, m, steps=(3000, 1), record_every=1000)["lam_phase2"]
                              - lam_star)) for m in ("clip5", "unroll1")}
     assert err["clip5"] < 0.5 * err["unroll1"], err
 
@@ -236,8 +236,26 @@ def test_compare_estimators_on_the_mlp(numpy_backend):
     be = numpy_backend
     spec = dict(sizes=[3, 5, 3], batchnorm=False, noise="tied", K=1, momentum=None, seed=3)
     problem, theta, lam, _, _ = make_mlp(be, spec, batch=8)
-    out = compare_estimators(problem, theta, lam, 0.1, 4, 5, be.rng(0), unroll_ks=(1, 4))
+    K, n, lr = 4, 5, 0.1
+    out = compare_estimators(problem, theta, lam, lr, K, n, be.rng(0), unroll_ks=(1, 4))
     assert all(r[k].shape == lam.shape for r in out.values() for k in ("mean", "bias", "var"))
-    assert np.all(host(be, out["exact"]["bias"]) == 0)
+    # the reference itself: exact's mean is the mean over the same draws of the finite difference of
+    # L_V(θ_K(λ)) through K unrolled SGD steps (the draws replayed from the same seed)
+    rng, u, fds = be.rng(0), be.rng(7).normal((problem.n_hypers,)), []
+    for _ in range(n):
+        samples, vs = [problem.sample(rng) for _ in range(K)], problem.val_sample(rng)
+        def val_after_k(lam_, samples=samples, vs=vs):
+            return host(be, problem.val_loss(sgd(problem, theta, lam_, samples, lr), vs))
+        fds.append(fd5(val_after_k, lam, u))
+    got = host(be, out["exact"]["mean"]) @ host(be, u)
+    assert abs(got - np.mean(fds)) <= TOL * nrm(be, u) * (abs(got) + 1), (got, np.mean(fds))
     check(be, out["unroll4"]["mean"], out["exact"]["mean"], 1 + nrm(be, out["exact"]["mean"]), "unroll4", 1e-13)
+    for name in ("greedy", "unroll1"):  # the bias is paired: the mean of (estimate − exact) over the draws
+        check(be, out[name]["bias"], out[name]["mean"] - out["exact"]["mean"], 1 + nrm(be, out[name]["mean"]),
+              f"bias {name}", 1e-12)
+    assert nrm(be, out["greedy"]["bias"]) > 1e-3 * nrm(be, out["exact"]["mean"])  # one step of four: biased
     assert np.all(host(be, out["greedy"]["var"]) > 0)  # minibatch and noise draws differ
+    single = compare_estimators(problem, theta, lam, lr, K, n, be.rng(0), unroll_ks=(1,), antithetic=False)
+    check(be, single["greedy"]["mean"], single["unroll1"]["mean"], 1 + nrm(be, single["unroll1"]["mean"]),
+          "single-sample greedy = unroll1", 1e-12)
+    assert nrm(be, out["greedy"]["mean"] - single["greedy"]["mean"]) > 1e-9  # the pair moves the σ row

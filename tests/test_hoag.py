@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from hyperreg.hypergrad.implicit import HOAG, adapt_L, inner_solve, val_loss
+from hyperreg.hypergrad.hoag import HOAG, adapt_L, inner_solve
 from hyperreg.problems.kernel_ridge import KernelRidge
 from hyperreg.problems.logistic import Logistic
 from hyperreg.problems.ridge import Ridge
@@ -55,7 +55,7 @@ def breast_cancer():
     for s in np.linspace(-6, 6, 49):
         lam = problem.full_lam(math.exp(s))
         theta, _ = inner_solve(problem, theta, lam, None, 1e-6, 10_000)
-        best = min(best, float(val_loss(problem, theta, lam)))
+        best = min(best, float(problem.val_loss(theta, None, lam=lam)))
     return problem, best
 
 
@@ -94,14 +94,21 @@ def test_adapt_L():
 
 
 def test_rejection_reverts_lam():
-    """A first step far too long (tiny L₀ forced by a huge p₀) overshoots: L_V ≥ 1.2× → rejected, λ reverted."""
-    problem = noisy_ridge()
-    res = HOAG(max_iter=6, bounds=(-20.0, 20.0)).run(problem, problem.full_lam(math.exp(12.0)))
-    rejected = [e for e in res.history if not e["accepted"]]
-    if rejected:  # then the next evaluated λ is a shorter step from the pre-rejection λ
-        k = rejected[0]["iteration"]
-        assert res.history[k - 2]["accepted"] and res.history[k]["L"] > res.history[k - 2]["L"]
-    assert res.val_loss <= res.history[0]["val_loss"]
+    """On the 1-D quadratic toy L_V(s) = ½(1/(1 + eˢ) − ½)², s = log λ (minimum at s = 0), from s₀ = −0.3 the
+    first step has length √n = 1 (L₀ = ‖p₀‖/√n) and lands on s₁ = 0.7, where L_V is 5× L_V(s₀): rejected by
+    construction. HOAG then reverts to s₀, doubles L and halves the tolerance scale: s₂ = s₀ + ½, accepted."""
+    from hyperreg.problems.quadratic import Quadratic
+
+    problem = Quadratic(np.ones(1), np.ones(1), np.array([0.5]))
+    s0 = -0.3
+    res = HOAG(max_iter=3, xtol=0.0).run(problem, np.array([math.exp(s0)]))
+    h = res.history
+    s = [math.log(e["lam"][0]) for e in h]
+    assert [e["accepted"] for e in h] == [True, False, True], h
+    assert s[1] == pytest.approx(s0 + 1.0, abs=1e-6) and h[1]["val_loss"] >= 1.2 * h[0]["val_loss"]
+    assert s[2] == pytest.approx(s0 + 0.5, abs=1e-6)  # the same direction, half the step, from s₀
+    assert h[1]["L"] == pytest.approx(2 * h[0]["L"]) and h[2]["tol"] == pytest.approx(HOAG().tol(3, scale=0.5))
+    assert h[2]["val_loss"] < h[0]["val_loss"] and res.val_loss == h[2]["val_loss"]
 
 
 @pytest.mark.parametrize("kwargs, match", [

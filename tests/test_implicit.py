@@ -12,7 +12,9 @@ from test_ridge import ridge_data
 
 import hyperreg
 from hyperreg import ConvergenceWarning
-from hyperreg.hypergrad.implicit import cg_scipy, cg_xp, ift_hypergradient, inner_solve, neumann, power_alpha
+from hyperreg.hypergrad.hoag import inner_solve
+from hyperreg.hypergrad.ift import ift_hypergradient
+from hyperreg.hypergrad.linalg import cg_fixed, cg_scipy, cg_xp, neumann, power_alpha
 from hyperreg.problems.classification import MLPProblem, MLPSample
 from hyperreg.problems.logistic import Logistic
 from hyperreg.problems.ridge import Ridge
@@ -118,3 +120,23 @@ def test_logistic_neumann_vs_cg_grouped():
     h_cg = ift_hypergradient(problem, theta, lam, tol=1e-13).h
     h_nm = ift_hypergradient(problem, theta, lam, solver="neumann", tol=1e-12, maxiter=20000).h
     np.testing.assert_allclose(h_nm, h_cg, rtol=1e-8)
+
+
+def test_cg_fixed_is_cg_without_the_stop_test(backend):
+    """cg_fixed(iters) = the iterate cg_xp reaches after ``iters`` iterations (cg_xp stopped there by
+    maxiter), on every backend; past exact convergence (iters > n) it stays at A⁻¹b instead of 0/0."""
+    A, b = spd(8, 4, cond=20.0)
+    Ab, bb = backend.asarray(A, dtype="float64"), backend.asarray(b, dtype="float64")
+    for iters in (1, 3, 5):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            want, its, _ = cg_xp(lambda v: Ab @ v, bb, tol=0.0, maxiter=iters)
+        got = cg_fixed(lambda v: Ab @ v, bb, iters)
+        assert its == iters
+        np.testing.assert_allclose(host(backend, got), host(backend, want), rtol=0, atol=0)
+    x0 = backend.asarray(np.linalg.solve(A, b) + 1e-3, dtype="float64")
+    warm = cg_fixed(lambda v: Ab @ v, bb, 8, x0=x0)
+    late = cg_fixed(lambda v: Ab @ v, bb, 40)
+    for x in (warm, late):
+        np.testing.assert_allclose(host(backend, x), np.linalg.solve(A, b), rtol=1e-8)
+    assert np.array_equal(host(backend, cg_fixed(lambda v: Ab @ v, 0 * bb, 3)), np.zeros(8))  # r₀ = 0: no NaN

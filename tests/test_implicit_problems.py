@@ -12,7 +12,6 @@ from fd import assert_close, central, host, norm
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyperreg.hypergrad.implicit import val_grad, val_grad_lam, val_loss
 from hyperreg.problems.kernel_ridge import KernelRidge
 from hyperreg.problems.logistic import Logistic
 from hyperreg.problems.ridge import Ridge
@@ -61,11 +60,11 @@ def check_primitives(be, problem, theta, lam, rng):
     assert mixed.shape == lam.shape
     assert_close(be, xp.sum(mixed * u), float(host(be, v) @ fd_mixed), nu * nv * (norm(be, jvp) + 1), what="mixed")
 
-    fd_val = central(lambda t: host(be, val_loss(problem, t, lam)), theta, w)
-    gv = val_grad(problem, theta, lam)
+    fd_val = central(lambda t: host(be, problem.val_loss(t, None, lam=lam)), theta, w)
+    gv = problem.val_grad(theta, None, lam=lam)
     assert_close(be, xp.sum(gv * w), fd_val, nw * (norm(be, gv) + 1), what="val_grad")
-    fd_val_lam = central(lambda m: host(be, val_loss(problem, theta, m)), lam, u)
-    gl = val_grad_lam(problem, theta, lam)
+    fd_val_lam = central(lambda m: host(be, problem.val_loss(theta, None, lam=m)), lam, u)
+    gl = problem.val_grad_lam(theta, lam)
     assert_close(be, xp.sum(gl * u), fd_val_lam, nu * (norm(be, gl) + 1), what="val_grad_lam")
 
 

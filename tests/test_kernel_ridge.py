@@ -9,7 +9,7 @@ from fd import host
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperreg.hypergrad.implicit import ift_hypergradient, val_loss
+from hyperreg.hypergrad.ift import ift_hypergradient
 from hyperreg.problems.kernel_ridge import KernelRidge
 
 FD_STEP = 1e-4
@@ -31,7 +31,7 @@ def alpha_star(problem, lam):
 
 
 def outer(problem, lam):
-    return float(host(problem.backend, val_loss(problem, alpha_star(problem, lam), lam)))
+    return float(host(problem.backend, problem.val_loss(alpha_star(problem, lam), None, lam=lam)))
 
 
 @settings(max_examples=10)

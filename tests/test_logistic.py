@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hyperreg.hypergrad.implicit import ift_hypergradient, val_loss
+from hyperreg.hypergrad.ift import ift_hypergradient
 from hyperreg.problems.logistic import Logistic
 
 FD_STEP = 1e-4
@@ -40,7 +40,7 @@ def fd_hypergradient(problem, lam, theta):
     out = []
     for j in range(lam.shape[0]):
         e = np.eye(lam.shape[0])[j] * FD_STEP
-        f = [val_loss(problem, newton(problem, lam + c * e, theta), lam + c * e) for c in (2, 1, -1, -2)]
+        f = [problem.val_loss(newton(problem, lam + c * e, theta), None, lam=lam + c * e) for c in (2, 1, -1, -2)]
         out.append((8 * (f[1] - f[2]) - (f[0] - f[3])) / (12 * FD_STEP))
     return np.array(out)
 

@@ -172,3 +172,51 @@ def test_constructor_names_the_bad_argument(args, match):
 def test_sample_problems_validates(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Quadratic.sample_problems(**kwargs)
+
+
+def _table1_by_hand(q, name, lrs, steps, c):
+    """The Table-1 protocol written out (module docstring of experiments/quadratic.py), independent of the
+    tuner: SGD on θ, λ ← λ − c·η·ĥ, UnrollK's hyper step every K with Y ← 0, ClipR's every step."""
+    from hyperreg.hypergrad import (
+        ClipR,
+        UnrollK,
+        greedy_step,
+        hypergradient,
+        tangent_step,
+        tangent_zeros,
+        unroll1_gtgv_step,
+    )
+
+    theta, lam = q.zeros_theta(), q.full_lam(0.0)
+    Y, t = tangent_zeros(theta, 1), 0
+    policy = {"unroll3": UnrollK(3), "clip2": ClipR(2.0)}.get(name)
+    for lr, n in zip(lrs, steps):
+        for _ in range(n):
+            if policy is None:
+                h = (unroll1_gtgv_step(q, theta, lam, None, None) if name == "gtgv"
+                     else greedy_step(q, theta, lam, None, None, lr))
+                theta, lam = theta - lr * q.train_grad(theta, lam), lam - c * lr * h
+            else:
+                point = q.at(theta, lam)
+                Y, theta = tangent_step(point, Y, lr, policy), theta - lr * point.grad
+                if (t + 1) % policy.every == 0:
+                    lam = lam - c * lr * hypergradient(Y, q.val_grad(theta))
+                    Y = Y if not policy.reset else 0.0 * Y
+            t += 1
+    return theta, lam
+
+
+@pytest.mark.parametrize("name", ["unroll3", "clip2", "greedy", "gtgv"])
+def test_table1_on_the_tuner_is_the_protocol(numpy_backend, name):
+    """``run_method`` (the experiment on ``Tuner``) = the protocol by hand, bit for bit, across both phases."""
+    from hyperreg.experiments.quadratic import run_method
+
+    q = Quadratic.sample_problems(3, 5, 1, h_range=(0.5, 20.0))
+    lrs, steps, c = (1e-2, 1e-3), (40, 20), 0.1
+    out = run_method(q, name, lrs, steps, c, record_every=7)
+    _, lam = _table1_by_hand(q, name, lrs, steps, c)
+    np.testing.assert_array_equal(out["lam_phase2"], host(numpy_backend, lam)[:, 0])
+    assert out["trace"].shape == (len(out["trace_steps"]), 3)
+    assert list(out["trace_steps"]) == [7, 14, 21, 28, 35, 40, 42, 49, 56, 60]  # records, and each phase end
+    np.testing.assert_array_equal(out["trace"][-1], out["lam_phase2"])
+    assert np.all(np.abs(out["lam_phase2"]) > 1e-6)  # λ moved from λ₀ = 0

@@ -39,8 +39,8 @@ def test_problems_from_npz(tmp_path):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--methods", "unrol5"], "unknown method 'unrol5'"),
-    (["--methods", "unroll0"], "unknown method"),
+    (["--methods", "unrol5"], "--methods: method must be one of fixed, greedy"),
+    (["--methods", "unroll0"], "UnrollK.K must be a positive integer"),
     (["--steps", "ten"], "--steps"),
     (["--lr", "1e-3,-1"], "--lr"),
     (["--hyper-lr-scale", "0"], "--hyper-lr-scale"),

@@ -8,7 +8,7 @@ from fd import host
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hyperreg.hypergrad.implicit import ift_hypergradient
+from hyperreg.hypergrad.ift import ift_hypergradient
 from hyperreg.problems.ridge import Ridge
 
 REL = 1e-8

@@ -98,8 +98,7 @@ def test_gap_policy_lowers_lambda_when_underfitting():
 def test_gap_policy_evaluation_batches_are_fixed():
     prob = _problem(n_train=100)
     tuner = hyperreg.Tuner(prob, GapPolicy(eval_size=30, seed=3), SGD(0.1))
-    (X1, _), (X2, _) = tuner.method.eval_batches(tuner)
-    (Y1, _), _ = tuner.method.eval_batches(tuner)
+    (X1, X2), (Y1, _) = ([b.X for b in tuner.method.eval_batches(tuner)] for _ in range(2))
     assert X1.shape == (30, 64) and X2.shape == (30, 64) and np.array_equal(X1, Y1)
     assert tuner.method.factor(0.5) == 2.0 and tuner.method.factor(0.045) == 1.0 and tuner.method.factor(0) == 0.5
 

@@ -7,10 +7,11 @@ import pytest
 
 import hyperreg
 from hyperreg import DivergenceError
+from hyperreg.hypergrad import ClipR, Discounted, Estimator, ExactKStep, UnrollK
 from hyperreg.hypergrad.forward import unroll
 from hyperreg.optim import SGD, Adam, Momentum
 from hyperreg.problems import MLPProblem
-from hyperreg.tuner import Fixed, Greedy, Tuner, parse_method
+from hyperreg.tuner import IFT, Fixed, Greedy, Tuner, Unroll1GTGV, parse_method
 
 
 def problem(be, batch=8, **kw):
@@ -93,11 +94,15 @@ def test_adam_with_forward_methods_is_refused(numpy_backend):
         Tuner(prob, "clip5", optimizer=Adam(1e-3))
 
 
-@pytest.mark.parametrize("name,expected",
-                         [("fixed", Fixed()), ("greedy", Greedy()), ("greedy-fast", Greedy(True))])
+@pytest.mark.parametrize("name,expected", [
+    ("fixed", Fixed()), ("greedy", Greedy()), ("greedy-fast", Greedy(True)), ("unroll1-gtgv", Unroll1GTGV()),
+    ("gtgv", Unroll1GTGV()), ("unroll5", UnrollK(5)), ("clip2.5", ClipR(2.5)), ("exact", ExactKStep()),
+    ("discounted0.99", Discounted(0.99)), ("discounted", Discounted()), ("ift", IFT()),
+    ("ift-neumann", IFT(solver="neumann")), (" Clip5 ", ClipR(5.0)),
+])
 def test_parse_method(name, expected):
     assert parse_method(name) == expected
-    assert parse_method("unroll5").K == 5 and parse_method("clip2.5").r == 2.5
+    assert parse_method(expected) is expected  # estimators pass through
 
 
 def test_parse_method_refuses_unknown():
@@ -133,7 +138,7 @@ def test_ift_method_is_the_warm_started_implicit_hypergradient(numpy_backend):
                              damping=0.5)
     grad_phi = tuner.param.grad_phi(lam0, want.h)  # SGD(1.0) on φ = log λ: φ₁ = φ₀ − ∂L/∂φ
     np.testing.assert_allclose(res.state.phi, tuner.param.to_phi(lam0) - grad_phi, rtol=1e-10)
-    np.testing.assert_allclose(res.state.ift_q, want.q, rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(res.state.method_state["q"], want.q, rtol=1e-8, atol=1e-14)
 
 
 @pytest.mark.parametrize("antithetic", [True, False])
@@ -159,3 +164,82 @@ def test_greedy_hyper_step_uses_the_antithetic_pair_estimate(numpy_backend, anti
     noise = net.blocks["noise"].slice
     assert not np.allclose(other[noise], h[noise], rtol=1e-6)  # the pair changes the noise rows
     np.testing.assert_allclose(other[net.blocks["l2"].slice], h[net.blocks["l2"].slice], rtol=1e-12)
+
+
+class Counting(Estimator):
+    """h = 0, recording the steps t of its hyper steps (the cadence, seen from inside an estimator)."""
+
+    def __init__(self, every=1, warmup=0):
+        self.every, self.warmup, self.calls = every, warmup, []
+
+    def hypergradient(self, state, step):
+        self.calls.append(len(self.calls))
+        return 0.0 * step.lam, state
+
+
+@pytest.mark.parametrize("every,warmup,first", [(10, 5, 14), (10, 0, 9), (1, 0, 0), (3, 2, 4)])
+def test_one_cadence_first_hyper_step_after_a_full_window(numpy_backend, every, warmup, first):
+    """Warm-up w, every k: hyper steps at t = w + k − 1, w + 2k − 1, … — the estimator's own settings or
+    the tuner's, and the same in the quadratic experiment (which runs on this tuner)."""
+    prob, net = problem(numpy_backend)
+    want = [t for t in range(40) if t >= warmup and (t + 1 - warmup) % every == 0]
+    assert want[0] == first
+    for tuner in (Tuner(prob, Counting(every, warmup)), Tuner(prob, Counting(), every=every, warmup=warmup)):
+        assert [t for t in range(40) if tuner.hyper_due(t)] == want
+        res = tuner.run(net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1), 40)
+        assert res.state.hyper_steps == len(want) == len(tuner.method.calls)
+
+
+def test_unrollk_hyper_steps_every_k_and_resets_its_tangent(numpy_backend):
+    prob, net = problem(numpy_backend)
+    tuner = Tuner(prob, "unroll3", optimizer=SGD(0.05), seed=1)
+    st = tuner.init_state(net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1))
+    for t in range(6):
+        tuner.step(st)
+        zero = not np.any(st.method_state["tangent"])
+        assert zero == (t % 3 == 2) and st.hyper_steps == (t + 1) // 3
+
+
+def test_divergence_is_checked_at_the_record_not_inside_the_step(numpy_backend):
+    """λ = NaN mid-run: the step goes on (no host read there); the next record raises."""
+    prob, net = problem(numpy_backend)
+    tuner = Tuner(prob, "fixed", log_every=5)
+    st = tuner.init_state(net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1))
+    tuner.step(st)
+    st.lam = st.lam * np.nan
+    tuner.step(st)
+    with pytest.raises(DivergenceError, match="diverged at step 2"):
+        tuner.record(st)
+    assert not np.isfinite(Tuner(prob, "fixed", check_finite=False).record(st)["val_loss"])
+
+
+@pytest.mark.filterwarnings("ignore::hyperreg.ConvergenceWarning")  # IFT's short online solves
+@pytest.mark.parametrize("method", ["ift", "unroll3", "avg"])
+def test_estimator_state_survives_a_checkpoint(numpy_backend, tmp_path, method):
+    """The estimator's state (IFT's warm start q, UnrollK's tangent mid-window, a user's running mean) is
+    saved and restored with the rest: the resumed run ends bit-identical."""
+    from hyperreg.checkpoint import load_checkpoint, restore_state, save_checkpoint
+
+    class Avg(Estimator):
+        def init_state(self, problem, theta, momentum=None):
+            return {"avg": None, "count": 0}
+
+        def hypergradient(self, state, s):
+            g = s.point.mixed(s.problem.val_grad(s.theta, s.val_sample))
+            avg = g if state["avg"] is None else 0.5 * (state["avg"] + g)
+            return avg, {"avg": avg, "count": state["count"] + 1}
+
+    prob, net = problem(numpy_backend)
+    make = (lambda: Tuner(prob, Avg(), SGD(0.05), log_every=4, seed=1)) if method == "avg" else (
+        lambda: Tuner(prob, method, SGD(0.05), log_every=4, seed=1))
+    theta0, lam0 = net.init_params(0), net.init_hypers(l2=1e-3, noise=0.1)
+    whole = make().run(theta0, lam0, 12).state
+    path = str(tmp_path / "ckpt.pkl")
+    save_checkpoint(path, make().run(theta0, lam0, 12, stop_after=7).state, {}, numpy_backend)
+    tuner = make()
+    resumed = tuner.run(None, None, 12, state=restore_state(load_checkpoint(path), tuner)).state
+    np.testing.assert_array_equal(resumed.theta, whole.theta)
+    np.testing.assert_array_equal(resumed.lam, whole.lam)
+    assert set(resumed.method_state) == set(whole.method_state)
+    for k, v in whole.method_state.items():
+        np.testing.assert_array_equal(resumed.method_state[k], v)

@@ -36,7 +36,7 @@ def _split(text):
 
 def run(args):
     from ..experiments import hoag as exp
-    from ..hypergrad.implicit import SCHEDULES
+    from ..hypergrad.hoag import SCHEDULES
 
     if args.model not in exp.MODELS:
         raise CLIError(f"--model must be one of {', '.join(exp.MODELS)}, got {args.model!r}")

@@ -17,8 +17,9 @@ def add_parser(sub):
     from ..experiments.quadratic import ALL_METHODS, DEFAULT_METHODS
 
     p = sub.add_parser("quadratic", help="reproduce Table 1 of the ICLR-2018 paper on the quadratic toy",
-                       description=f"Methods: unroll<K>, clip<r>, exact, discounted[<μ>], greedy, greedy-fast, "
-                                   f"gtgv, or 'all' ({','.join(ALL_METHODS)}).")
+                       description=f"Methods: any name of hypergrad.registry (unroll<K>, clip<r>, exact, "
+                                   f"discounted[<μ>] (μ = 0.9 bare), greedy, greedy-fast, gtgv, …), or 'all' "
+                                   f"({','.join(ALL_METHODS)}).")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated (default: %(default)s)")
     p.add_argument("--n-problems", type=int, default=None, help="sampled problems (default 50)")
     p.add_argument("--dim", type=int, default=20)
@@ -46,13 +47,14 @@ def _pair(text, name, kind):
 
 
 def _methods(text, c):
-    from ..experiments.quadratic import ALL_METHODS, parse_method
+    from ..experiments.quadratic import ALL_METHODS
+    from ..hypergrad.registry import make_estimator
 
     names = list(ALL_METHODS) if text.strip() == "all" else [m for m in text.split(",") if m.strip()]
     if not names:
         raise CLIError("--methods is empty; give e.g. unroll1,clip5 or 'all'")
     try:
-        return [parse_method(m, c).name for m in names]
+        return [m.strip().lower() for m in names if make_estimator(m) is not None]
     except ValueError as exc:
         raise CLIError(f"--methods: {exc}") from None
 

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ..hypergrad.implicit import HOAG, inner_solve, val_loss
+from ..hypergrad.hoag import HOAG, inner_solve
 from ..problems.kernel_ridge import KernelRidge
 from ..problems.logistic import Logistic
 from ..problems.ridge import Ridge
@@ -109,7 +109,7 @@ def run_grid(problem, n_points, bounds, start):
     for lam in mesh:
         theta, nit = inner_solve(problem, theta, lam, None, GRID_TOL * g0, 10_000)
         inner += nit
-        v = float(val_loss(problem, theta, lam))
+        v = float(problem.val_loss(theta, None, lam=lam))
         if v < best[2]:
             best = (theta, lam, v)
         trace.append((time.perf_counter() - t0, best[2]))
@@ -122,7 +122,7 @@ def _evaluate(model, fits, data):
     cls, losses, cols = tasks(y_tr), [], []
     for c, (theta, lam) in zip(cls, fits):
         test_problem = make_problem(model, X_tr, (y_tr == c).astype(float), X_te, (y_te == c).astype(float))
-        losses.append(float(val_loss(test_problem, theta, lam)))
+        losses.append(float(test_problem.val_loss(theta, None, lam=lam)))
         cols.append(scores(test_problem, model, theta, lam, X_te))
     threshold = 0.0 if model == "logistic" else 0.5
     pred = (cols[0] > threshold).astype(int) if len(cls) == 1 else np.argmax(np.stack(cols, 1), axis=1)

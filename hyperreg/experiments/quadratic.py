@@ -11,29 +11,20 @@ Protocol (the paper's, with the choices it leaves open stated):
 - reported after each phase: |λ − λ*| and ΔL_V = (L_V(θ) − L_V(θ*(λ*))) / L_V(θ*(λ*)), each averaged
   over the problems.
 
-All problems of a method advance together as one batched ``Quadratic`` (arrays (n, d)), so a step is
-a handful of array operations whatever n is.
+All problems of a method advance together as one batched ``Quadratic`` (arrays (n, d)) through the
+same ``Tuner`` as every other experiment: SGD on θ at η, plain SGD at c·η on λ itself (the name ``lam``
+has the identity parametrization and no bounds), the estimator from ``hypergrad.registry`` (its hyper
+step every step, UnrollK's every K), phase 2 continuing phase 1's ``TunerState``.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..hypergrad import (
-    ClipR,
-    Discounted,
-    ExactKStep,
-    UnrollK,
-    greedy_step,
-    hypergradient,
-    tangent_step,
-    tangent_zeros,
-    unroll1_gtgv_step,
-)
+from ..hypergrad.registry import make_estimator
+from ..optim import SGD
 from ..problems.quadratic import Quadratic
+from ..tuner import Tuner
 
 DEFAULT_METHODS = ("unroll1", "unroll5", "unroll10", "clip2", "clip5")
 ALL_METHODS = DEFAULT_METHODS + ("greedy", "greedy-fast", "gtgv", "exact", "discounted0.999")
@@ -42,67 +33,14 @@ PAPER_TABLE1 = {  # method: (ΔL_V(θ1) %, |λ1 − λ*|, ΔL_V(θ2) %, |λ2 −
     "unroll10": (0.37, 0.032, 0.71, 0.044), "clip2": (0.07, 0.012, 0.07, 0.012),
     "clip5": (0.00, 0.000, 0.00, 0.000),
 }
-_FORWARD = re.compile(r"^(unroll)(\d+)$|^(clip)(\d+(?:\.\d+)?)$|^(discounted)(0?\.\d+|1(?:\.0*)?)?$")
 
 
-@dataclass(frozen=True)
-class Method:
-    """A named estimator: a tangent policy (forward mode) or one of "greedy", "greedy-fast", "gtgv"."""
-
-    name: str
-    policy: object = None
-    one_step: str | None = None
-
-
-def parse_method(name: str, c: float = 0.1) -> Method:
-    """A Method from its name: ``unroll<K>``, ``clip<r>``, ``exact``, ``discounted[<μ>]`` (μ = 0.999),
-    ``greedy``, ``greedy-fast`` or ``gtgv``; ``c`` scales the hyper step λ ← λ − c·η·ĥ."""
-    name = name.strip().lower()
-    if name in ("greedy", "greedy-fast", "gtgv"):
-        return Method(name, one_step=name)
-    if name == "exact":
-        return Method(name, ExactKStep(c=c))
-    m = _FORWARD.match(name)
-    if m is None or (m.group(1) and int(m.group(2)) < 1) or (m.group(3) and float(m.group(4)) <= 0):
-        raise ValueError(f"unknown method {name!r}; use unroll<K> (K ≥ 1), clip<r> (r > 0), exact, "
-                         "discounted[<μ in [0, 1]>], greedy, greedy-fast or gtgv")
-    if m.group(1):
-        return Method(name, UnrollK(int(m.group(2)), c=c))
-    if m.group(3):
-        return Method(name, ClipR(float(m.group(4)), c=c))
-    return Method(name, Discounted(float(m.group(6) or 0.999), c=c))
-
-
-def _one_step_hypergradient(problem, method, theta, lam, lr):
-    if method.one_step == "gtgv":
-        return unroll1_gtgv_step(problem, theta, lam, None, None)
-    return greedy_step(problem, theta, lam, None, None, lr, fast=method.one_step == "greedy-fast")
-
-
-def run_phase(problem, method, state, lr, steps, c, record_every):
-    """``steps`` joint steps of θ (SGD at η = ``lr``) and λ (hyper lr c·η) from state (θ, λ, Y, t).
-
-    Returns the new state and λ recorded every ``record_every`` steps (host array (n_rec, n)).
-    """
-    theta, lam, Y, t = state
-    trace = []
-    for _ in range(steps):
-        if method.policy is None:
-            h = _one_step_hypergradient(problem, method, theta, lam, lr)
-            theta = theta - lr * problem.train_grad(theta, lam, None)
-            lam = lam - c * lr * h
-        else:
-            point = problem.at(theta, lam, None)
-            Y = tangent_step(point, Y, lr, method.policy)
-            theta = theta - lr * point.grad
-            if (t + 1) % method.policy.every == 0 and t + 1 > method.policy.warmup:
-                lam = lam - method.policy.c * lr * hypergradient(Y, problem.val_grad(theta))
-                if method.policy.reset:
-                    Y = 0.0 * Y
-        t += 1
-        if t % record_every == 0:
-            trace.append(problem.backend.to_numpy(lam)[..., 0])
-    return (theta, lam, Y, t), np.asarray(trace, dtype=float).reshape((len(trace), *problem.batch_shape))
+def run_phase(problem, method, state, lr, end, c, record_every, theta0=None, lam0=None):
+    """Joint steps of θ (SGD at η = ``lr``) and λ (SGD at c·η) up to step ``end``, continuing ``state``
+    (None: start from ``theta0``, ``lam0``). Returns the ``TunerState``."""
+    tuner = Tuner(problem, method, optimizer=SGD(lr), hyper_optimizer=SGD(c * lr), log_every=record_every,
+                  check_finite=False)
+    return tuner.run(theta0, lam0, end, state=state).state
 
 
 def _delta_val_loss(problem, theta, lam_star):
@@ -117,28 +55,32 @@ def _delta_val_loss(problem, theta, lam_star):
 
 def run_method(problem, method, lrs=(1e-3, 1e-4), steps=(20_000, 20_000), c=0.1, lam0=0.0,
                theta0="zero", record_every=100):
-    """One method through both phases on a batched ``Quadratic``; host arrays per problem."""
-    be = problem.backend
+    """One method (a name or an estimator) through both phases on a batched ``Quadratic``; host arrays
+    per problem, and the λ trace of the history records (``trace``, with their steps ``trace_steps``)."""
+    be, method = problem.backend, make_estimator(method)
     theta = problem.zeros_theta() if theta0 == "zero" else problem.theta_bar + 0.0
-    lam = problem.full_lam(lam0)
-    state = (theta, lam, tangent_zeros(theta, 1), 0)
-    out, traces = {}, []
+    state, out, end = None, {}, 0
     for phase, (lr, n) in enumerate(zip(lrs, steps), start=1):
-        state, trace = run_phase(problem, method, state, lr, n, c, record_every)
-        traces.append(trace)
-        out[f"lam_phase{phase}"] = be.to_numpy(state[1])[..., 0]
-        out[f"dLV_phase{phase}"] = _delta_val_loss(problem, state[0], problem.lam_star)
-    out["trace"] = np.concatenate(traces, axis=0)
+        end += n
+        state = run_phase(problem, method, state, lr, end, c, record_every, theta, problem.full_lam(lam0))
+        out[f"lam_phase{phase}"] = be.to_numpy(state.lam)[..., 0]
+        out[f"dLV_phase{phase}"] = _delta_val_loss(problem, state.theta, problem.lam_star)
+    out["trace"] = np.asarray([r["lambda"]["lam"] for r in state.history], dtype=float).reshape(
+        (len(state.history), *problem.batch_shape))
+    out["trace_steps"] = np.asarray([r["step"] for r in state.history])
     return out
 
 
 def run_table1(problem, methods=DEFAULT_METHODS, lrs=(1e-3, 1e-4), steps=(20_000, 20_000), c=0.1,
                lam0=0.0, theta0="zero", record_every=100):
     """Every method on the same batched problems: {"lam_star": (n,), "methods": {name: {...}}}."""
-    parsed = [parse_method(m, c) for m in methods]
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging problem turns NaN; its row alone
-        results = {p.name: run_method(problem, p, lrs, steps, c, lam0, theta0, record_every) for p in parsed}
+        results = {_name(m): run_method(problem, m, lrs, steps, c, lam0, theta0, record_every) for m in methods}
     return {"lam_star": problem.backend.to_numpy(problem.lam_star)[..., 0], "methods": results}
+
+
+def _name(method):
+    return method.strip().lower() if isinstance(method, str) else repr(method)
 
 
 def summary_rows(result):
@@ -190,8 +132,7 @@ def plot_lambda(result, steps, record_every, path):
     methods = result["methods"]
     fig, axes = plt.subplots(1, len(methods), figsize=(3.2 * len(methods), 3.0), sharey=True, squeeze=False)
     for ax, (name, r) in zip(axes[0], methods.items()):
-        t = record_every * np.arange(1, r["trace"].shape[0] + 1)
-        ax.plot(t, r["trace"] - result["lam_star"], lw=0.6, alpha=0.6)
+        ax.plot(r["trace_steps"], r["trace"] - result["lam_star"], lw=0.6, alpha=0.6)
         ax.axhline(0.0, color="k", lw=0.8)
         ax.axvline(steps[0], color="k", ls="--", lw=0.8)
         ax.set_title(name)

@@ -98,7 +98,7 @@ def _setup(s: Settings, hidden: int, seed: int):
         return be.asarray(X, dtype="float64"), be.asarray(np.asarray(y, dtype=np.int64))
 
     prob = MLPProblem(net, *put(ds.X_train, ds.y_train), *put(ds.X_val, ds.y_val), batch_size=s.batch)
-    return prob, put(ds.X_test, ds.y_test)
+    return prob, net, put(ds.X_test, ds.y_test)
 
 
 _DATA: dict = {}
@@ -122,15 +122,14 @@ def train(s: Settings, hidden: int, seed: int, method, lam0: float, steps: int) 
     from ..optim import SGD, hyper_adam
     from ..tuner import Tuner
 
-    prob, (X_test, y_test) = _setup(s, hidden, seed)
-    net = prob.net
+    prob, net, (X_test, y_test) = _setup(s, hidden, seed)
     tuner = Tuner(prob, method, SGD(s.lr), hyper_adam(s.hyper_lr), log_every=steps, seed=seed)
     lam = net.init_hypers(**{s.penalty: lam0})
     t0 = time.perf_counter()
     res = tuner.run(net.init_params(seed), lam, steps)
     theta = res.theta
-    return {"train_acc": _accuracy(net, theta, prob.X_train, prob.y_train),
-            "val_acc": _accuracy(net, theta, prob.X_val, prob.y_val),
+    train, val = (prob.subset(which) for which in ("train", "val"))
+    return {"train_acc": _accuracy(net, theta, train.X, train.y), "val_acc": _accuracy(net, theta, val.X, val.y),
             "test_acc": _accuracy(net, theta, X_test, y_test),
             "lam_final": float(net.backend.to_numpy(res.lam)[0]), "seconds": time.perf_counter() - t0}
 

@@ -252,8 +252,8 @@ class Metrics:
 
     def __init__(self, run: Run):
         self.run = run
-        n = min(TRAIN_METRIC_ROWS, run.problem.X_train.shape[0])
-        self.train = (run.problem.X_train[:n], run.problem.y_train[:n])
+        first = run.problem.subset("train", TRAIN_METRIC_ROWS)
+        self.train = (first.X, first.y)
 
     def __call__(self, tuner, state, record):
         net = self.run.net
@@ -309,8 +309,8 @@ def plain_step_seconds(config: TuneConfig, steps=60, warm=10) -> float:
 
 def final_metrics(run: Run, theta) -> dict:
     """Validation (all of T2) and test cost and error of θ."""
-    p = run.problem
-    val_loss, val_error = evaluate(run.net, theta, p.X_val, p.y_val)
+    val = run.problem.subset("val")
+    val_loss, val_error = evaluate(run.net, theta, val.X, val.y)
     test_loss, test_error = evaluate(run.net, theta, *run.test)
     return {"val_loss": val_loss, "val_error": val_error, "test_loss": test_loss, "test_error": test_error}
 

@@ -7,7 +7,7 @@ K SGD steps θ_{t+1} = θ_t − η g_T(θ_t, λ; s_t) are run once while every e
     clip<r>      Y_0 carried, every column projected on the ball of radius r each step (eq. 9)
     discounted   Y_0 carried, Y ← μY before each step
     unroll<k>    Y ← 0 at step K − k: the tangent of the last k steps only
-    greedy       −η (∂g_T/∂λ)ᵀ g_V(θ_K)   at step K − 1 (equals unroll1)
+    greedy       −η (∂g_T/∂λ)ᵀ g_V(θ_K)   at step K − 1 (equals unroll1 without an antithetic pair)
     greedy-fast  −η (∂g_T/∂λ)ᵀ g_V(θ_{K−1})
     gtgv         −(∂g_T/∂λ)ᵀ g_V(θ_{K−1}) (Unroll1-gTgV, no η)
 
@@ -32,7 +32,7 @@ def _policies(K, tangent, clip_r, mu, unroll_ks):
     return out
 
 
-def _one_draw(problem, theta, lam, lr, K, rng, tangent, clip_r, mu, unroll_ks):
+def _one_draw(problem, theta, lam, lr, K, rng, tangent, clip_r, mu, unroll_ks, antithetic):
     """Every estimator's estimate along one draw of K training samples and a validation sample."""
     samples = [problem.sample(rng) for _ in range(K)]
     val_sample = problem.val_sample(rng)
@@ -40,9 +40,9 @@ def _one_draw(problem, theta, lam, lr, K, rng, tangent, clip_r, mu, unroll_ks):
     Ys = {name: Y for name, (_, Y, _) in policies.items()}
     for t, sample in enumerate(samples):
         if t == K - 1:
-            last = {"greedy": greedy_step(problem, theta, lam, sample, val_sample, lr),
-                    "greedy-fast": greedy_step(problem, theta, lam, sample, val_sample, lr, fast=True),
-                    "gtgv": unroll1_gtgv_step(problem, theta, lam, sample, val_sample)}
+            last = {"greedy": greedy_step(problem, theta, lam, sample, val_sample, lr, antithetic=antithetic),
+                    "greedy-fast": greedy_step(problem, theta, lam, sample, val_sample, lr, True, antithetic),
+                    "gtgv": unroll1_gtgv_step(problem, theta, lam, sample, val_sample, antithetic)}
         point = problem.at(theta, lam, sample)
         for name, (policy, _, reset_at) in policies.items():
             Y = 0.0 * Ys[name] if t == reset_at else Ys[name]
@@ -53,7 +53,7 @@ def _one_draw(problem, theta, lam, lr, K, rng, tangent, clip_r, mu, unroll_ks):
 
 
 def compare_estimators(problem, theta, lam, lr, K, n_samples, rng, tangent=None, clip_r=5.0, mu=0.9,
-                       unroll_ks=(1, 5)):
+                       unroll_ks=(1, 5), antithetic=True):
     """Mean, bias against the exact K-step hypergradient, and variance of every estimator.
 
     Parameters
@@ -71,6 +71,9 @@ def compare_estimators(problem, theta, lam, lr, K, n_samples, rng, tangent=None,
         Y_0 = dθ_0/dλ carried in by exact, clip and discounted (None: 0, θ_0 independent of λ).
     clip_r, mu : ClipR's radius and Discounted's μ.
     unroll_ks : window lengths k ≤ K of the UnrollK estimators.
+    antithetic : bool
+        The greedy estimators average over the noise pair (ε, −ε) where the problem has one (the default
+        everywhere, ``hypergrad.greedy``); the forward-mode ones follow the single sample ε.
 
     Returns
     -------
@@ -79,7 +82,7 @@ def compare_estimators(problem, theta, lam, lr, K, n_samples, rng, tangent=None,
     if tangent is None:
         tangent = tangent_zeros(theta, lam.shape[-1])
     unroll_ks = tuple(k for k in unroll_ks if 1 <= k <= K)
-    draws = [_one_draw(problem, theta, lam, lr, K, rng, tangent, clip_r, mu, unroll_ks)
+    draws = [_one_draw(problem, theta, lam, lr, K, rng, tangent, clip_r, mu, unroll_ks, antithetic)
              for _ in range(n_samples)]
     xp = array_namespace(theta)
     exact = xp.stack([d["exact"] for d in draws])

@@ -10,7 +10,10 @@ Policies (settings only; the loop that owns θ, λ and Y lives in the caller):
     ExactKStep   no reset, no clip: Y_K = dθ_K/dλ exactly (the reference)
     Discounted   Y ← μ Y before each step (MARTHE's forgetting factor)
 
-Shapes: θ (..., P), λ (..., k), Y (..., P, k); every column of Y costs one HVP and one mixed JVP.
+Each policy is an ``Estimator`` (hypergrad/estimator.py) whose state is Y (``"tangent"``) and, under
+momentum SGD, V = dv/dλ (``"tangent_v"``); its hypergradient at a hyper step is h = c · Y_{t+1}ᵀ g_V(θ_{t+1}).
+
+Shapes: θ (..., P), λ (..., k), Y (..., P, k); every column of Y costs one joint R-sweep ``point.jvp``.
 """
 
 from __future__ import annotations
@@ -19,21 +22,44 @@ from dataclasses import dataclass
 
 from array_api_compat import array_namespace, device
 
+from .estimator import Estimator
+
 
 @dataclass(frozen=True)
-class _Policy:
-    """Defaults: one hyper step every step, no reset, no change to Y; hyper step λ ← λ − c η Yᵀg_V."""
+class _Policy(Estimator):
+    """Defaults: one hyper step every step, no reset, no change to Y; hypergradient h = c Yᵀg_V."""
 
     every = 1
     reset = False
     warmup = 0
     c = 1.0
+    tangent = True
 
     def before(self, Y):
         return Y
 
     def after(self, Y):
         return Y
+
+    def init_state(self, problem, theta, momentum=None):
+        """Y₀ = 0 (θ₀ does not depend on λ), and V₀ = 0 under momentum SGD."""
+        V = None if momentum is None else tangent_zeros(theta, problem.n_hypers)
+        return {"tangent": tangent_zeros(theta, problem.n_hypers), "tangent_v": V}
+
+    def propagate(self, state, point, lr, momentum=None):
+        """Y (and V) through the step θ_t → θ_{t+1} (``tangent_step``, ``tangent_step_momentum``)."""
+        if state.get("tangent_v") is None:
+            return {**state, "tangent": tangent_step(point, state["tangent"], lr, self)}
+        Y, V = tangent_step_momentum(point, state["tangent"], state["tangent_v"], lr, momentum, self)
+        return {**state, "tangent": Y, "tangent_v": V}
+
+    def hypergradient(self, state, s):
+        """h = c · Yᵀ g_V(θ_{t+1}); then Y, V ← 0 when the policy resets (UnrollK)."""
+        h = self.c * hypergradient(state["tangent"], s.problem.val_grad(s.theta_next, s.val_sample, lam=s.lam))
+        if self.reset:
+            k = state["tangent"].shape[-1]
+            state = {name: None if Y is None else tangent_zeros(s.theta, k) for name, Y in state.items()}
+        return h, state
 
 
 @dataclass(frozen=True)
@@ -121,26 +147,10 @@ def _rows_op(f, *Ys):
     return xp.matrix_transpose(f(*(xp.matrix_transpose(Y) for Y in Ys)))
 
 
-def _columns(f, Y):
-    """[f(Y[..., 0]), …, f(Y[..., k−1])] stacked back as (..., P, k)."""
-    xp = array_namespace(Y)
-    return _stack_columns(xp, [f(Y[..., j]) for j in range(Y.shape[-1])])
-
-
-def mixed_columns(point, Y):
-    """∂g_T/∂λ in the shape of Y, (..., P, k): column j = (∂g_T/∂λ) e_j by one mixed JVP."""
-    xp = array_namespace(Y)
-    k, lam_shape = Y.shape[-1], (*Y.shape[:-2], Y.shape[-1])
-    eye = xp.eye(k, dtype=Y.dtype, device=device(Y))
-    return _stack_columns(xp, [point.mixed_jvp(xp.broadcast_to(eye[j, :], lam_shape)) for j in range(k)])
-
-
 def _hvp_plus_mixed(point, Y):
     """H Y + ∂g_T/∂λ, column by column: column j is the directional derivative of g_T along
-    (Y[..., j], e_j) — one joint sweep where the point offers ``jvp`` (the MLP's R-sweep seeded in θ
-    and at the noise levels at once), else one ``hvp`` and one ``mixed_jvp``."""
-    if not hasattr(point, "jvp"):
-        return _columns(point.hvp, Y) + mixed_columns(point, Y)
+    (Y[..., j], e_j), ``point.jvp`` (the MLP's R-sweep seeded in θ and at the noise levels at once;
+    ``problems.base.Point``'s default: one ``hvp`` and one ``mixed_jvp``)."""
     xp = array_namespace(Y)
     return _stack_columns(xp, [point.jvp(Y[..., j], j) for j in range(Y.shape[-1])])  # j: the unit vector e_j
 

@@ -12,7 +12,7 @@ from array_api_compat import array_namespace
 
 from .. import _checks as chk
 from ..backends import get_backend
-from .base import Deterministic
+from .base import Deterministic, Point
 
 
 def as_data(be, X, y, x_name, y_name, dtype="float64"):
@@ -76,12 +76,12 @@ def penalty_weights(G, lam):
     return xp.sum(G * lam, axis=1)
 
 
-class LinearPoint:
+class LinearPoint(Point):
     """L_T = mean ℓ(z, y) + ½ θᵀdiag(Gλ)θ at one (θ, λ), z = Zθ; the loss gives ℓ' and ℓ'' per sample."""
 
     def __init__(self, problem: "LinearProblem", theta, lam):
         xp = array_namespace(theta, lam)
-        self.problem, self.theta, self.xp = problem, theta, xp
+        self.problem, self.theta, self.lam, self.xp = problem, theta, lam, xp
         self.weights = penalty_weights(problem.G, lam)
         Z, n = problem.Z, problem.Z.shape[0]
         loss, self.d1, self.d2 = problem.loss_terms(Z @ theta, problem.y)
@@ -135,11 +135,11 @@ class LinearProblem(Deterministic):
     def at(self, theta, lam, sample=None) -> LinearPoint:
         return LinearPoint(self, theta, lam)
 
-    def val_loss(self, theta, val_sample=None):
+    def val_loss(self, theta, val_sample=None, lam=None):
         """L_V(θ) = mean ℓ(Z_V θ, y_V): no penalty."""
         return self.loss_terms(self.Z_val @ theta, self.y_val)[0]
 
-    def val_grad(self, theta, val_sample=None):
+    def val_grad(self, theta, val_sample=None, lam=None):
         """∇_θ L_V = Z_Vᵀ ℓ'(Z_V θ) / n_V."""
         d1 = self.loss_terms(self.Z_val @ theta, self.y_val)[1]
         return self.Z_val.T @ d1 / self.Z_val.shape[0]

@@ -1,25 +1,33 @@
-"""The protocol every problem exposes; the hypergradient estimators and the tuner use nothing else.
+"""The base classes every problem and every training point share; the estimators and the tuner use nothing else.
 
 Shapes: θ is (..., P) and λ is (..., k), where leading axes (if any) index independent problems
 solved side by side (the batched quadratic toy); a tangent Y = dθ/dλ is (..., P, k).
 
-Optional extensions, used where present:
-- ``point.jvp(v, u)``: H v + (∂g_T/∂λ) u in one sweep (``u`` may be an int j for e_j); forward-mode
-  tangents use it instead of one ``hvp`` and one ``mixed_jvp`` per column (the MLP has it).
-- ``val_depends_on_lam``, ``val_loss(θ, vs, lam=)``, ``val_grad(θ, vs, lam=)``, ``val_grad_lam(θ, λ, vs)``:
-  for problems whose validation loss depends on λ directly (kernel ridge's width γ); the implicit
-  hypergradient adds ∇_λ L_V.
-- ``antithetic(sample)``: the sample's antithetic partner (the MLP's noise with ε → −ε), or None; the
-  greedy estimators average ∂g_T/∂λ over the pair (``hypergrad.greedy``).
-- ``backend`` (or ``net.backend``): where the tuner and HOAG draw random numbers; ``zeros_theta()``: a θ₀.
-
 A *sample* is whatever a problem needs to evaluate its stochastic training objective once (for the
 MLP: a minibatch and its noise; for deterministic problems: None). A *val sample* likewise for L_V.
+
+A subclass defines ``n_params``, ``n_hypers``, ``hyper_names``, ``backend``, ``at``, ``val_loss``,
+``val_grad`` (and ``sample``/``val_sample`` unless deterministic); every other method has a documented
+default here, so callers never probe with ``hasattr``:
+
+=====================  ==========================================================================
+``antithetic(s)``      the sample's antithetic partner (the MLP's noise with ε → −ε), or None (default)
+``val_depends_on_lam`` False; True where L_V depends on λ directly (kernel ridge's width γ): then
+                       ``val_loss``/``val_grad`` use their ``lam=`` and ``val_grad_lam`` is not 0
+``val_grad_lam``       ∇_λ L_V (default 0), added by the implicit hypergradient
+``val_error``          the error rate on a val sample, or None (default: the problem has none)
+``record_sample(rng)`` the val sample the tuner's history records evaluate (default ``val_sample``)
+``check_hypers(lam)``  raise ValueError for an invalid λ (default: shape (..., n_hypers) and finite)
+``hypers_dict(lam)``   λ as {name: float} (batched: {name: [float per problem]}), a host read
+``zeros_theta()``      a θ₀ of zeros
+=====================  ==========================================================================
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
+
+from array_api_compat import array_namespace, device
 
 
 @runtime_checkable
@@ -35,34 +43,92 @@ class TrainPointLike(Protocol):
 
     def mixed_jvp(self, u): ...  # (∂g_T/∂λ) u, shape of θ
 
+    def jvp(self, v, u): ...  # H v + (∂g_T/∂λ) u, shape of θ (u an array or an int j for e_j)
 
-@runtime_checkable
-class Problem(Protocol):
+
+class Point:
+    """Base of the training points: ``jvp`` from ``hvp`` and ``mixed_jvp`` (two passes; the MLP's own
+    point does it in one R-sweep). A subclass sets ``self.lam`` (λ, for the shape of e_j)."""
+
+    lam: Any
+
+    def jvp(self, v, u):
+        """H v + (∂g_T/∂λ) u; ``u`` an array of λ's shape or an int j for the unit vector e_j."""
+        if isinstance(u, int):
+            xp = array_namespace(self.lam)
+            eye = xp.eye(self.lam.shape[-1], dtype=self.lam.dtype, device=device(self.lam))
+            u = xp.broadcast_to(eye[u, :], self.lam.shape)
+        return self.hvp(v) + self.mixed_jvp(u)
+
+
+class Problem:
+    """Base of every problem: the protocol (module docstring) with its defaults, and the per-primitive
+    methods ``train_loss``/``train_grad``/``train_hvp``/``train_mixed``/``train_mixed_jvp`` as views of ``at``."""
+
     n_params: int
     n_hypers: int
     hyper_names: tuple
+    backend: Any
+    val_depends_on_lam = False
 
-    def sample(self, rng) -> Any: ...  # a training sample (minibatch + noise), or None
+    # --- what a subclass defines -------------------------------------------------------------------
 
-    def val_sample(self, rng) -> Any: ...  # a validation sample, or None
+    def sample(self, rng) -> Any:
+        """A training sample (minibatch + noise), or None."""
+        raise NotImplementedError
 
-    def at(self, theta, lam, sample) -> TrainPointLike: ...
+    def val_sample(self, rng=None) -> Any:
+        """A validation sample, or None."""
+        raise NotImplementedError
 
-    def train_grad(self, theta, lam, sample): ...
+    def at(self, theta, lam, sample) -> TrainPointLike:
+        raise NotImplementedError
 
-    def train_hvp(self, theta, lam, sample, v): ...
+    def val_loss(self, theta, val_sample=None, lam=None):
+        raise NotImplementedError
 
-    def train_mixed(self, theta, lam, sample, v): ...
+    def val_grad(self, theta, val_sample=None, lam=None):
+        raise NotImplementedError
 
-    def train_mixed_jvp(self, theta, lam, sample, u): ...
+    # --- defaults ------------------------------------------------------------------------------------
 
-    def val_loss(self, theta, val_sample): ...
+    def antithetic(self, sample):
+        """The antithetic partner of ``sample`` (same law, odd part negated), or None: no partner."""
+        return None
 
-    def val_grad(self, theta, val_sample): ...
+    def val_grad_lam(self, theta, lam, val_sample=None):
+        """∇_λ L_V: 0 unless ``val_depends_on_lam``."""
+        return array_namespace(lam).zeros_like(lam)
 
+    def val_error(self, theta, val_sample):
+        """The error rate on ``val_sample``, or None where the problem has none."""
+        return None
 
-class PointViews:
-    """The per-primitive protocol methods as views of ``at`` (one sweep each), for problems defining ``at``."""
+    def record_sample(self, rng):
+        """The validation sample a history record evaluates (default: ``val_sample(rng)``)."""
+        return self.val_sample(rng)
+
+    def check_hypers(self, lam):
+        """Raise ValueError unless λ has shape (..., n_hypers) and is finite (a host read)."""
+        xp = array_namespace(lam)
+        if lam.ndim < 1 or lam.shape[-1] != self.n_hypers:
+            raise ValueError(f"lam must have shape (..., {self.n_hypers}) for the hyperparameters "
+                             f"{list(self.hyper_names)}, got {tuple(lam.shape)}")
+        if not bool(xp.all(xp.isfinite(lam))):
+            raise ValueError(f"lam must be finite, got {self.hypers_dict(lam)}")
+
+    def hypers_dict(self, lam) -> dict:
+        """λ as {name: float}, or {name: [float, …]} over the leading axes of a batched λ (a host read)."""
+        host = self.backend.to_numpy(lam)
+        if host.ndim == 1:
+            return {n: float(v) for n, v in zip(self.hyper_names, host)}
+        return {n: host[..., j].tolist() for j, n in enumerate(self.hyper_names)}
+
+    def zeros_theta(self):
+        """θ = 0 of shape (n_params,) in the backend's default float, on its device."""
+        return self.backend.xp.zeros((self.n_params,), device=self.backend.device)
+
+    # --- the per-primitive views of ``at`` ------------------------------------------------------------
 
     def train_loss(self, theta, lam, sample=None):
         return self.at(theta, lam, sample).loss
@@ -80,7 +146,10 @@ class PointViews:
         return self.at(theta, lam, sample).mixed_jvp(u)
 
 
-class Deterministic(PointViews):
+PointViews = Problem  # the old name of the per-primitive views
+
+
+class Deterministic(Problem):
     """A full-batch, noise-free problem: its samples are None."""
 
     def sample(self, rng=None):

@@ -2,6 +2,8 @@
 
 A training sample is a minibatch of T1 with its noise sample; a validation sample a minibatch of T2
 (or all of it). The data are checked once here, so the per-step primitives skip the host reads.
+Everything above ``problems/`` reaches the net and its data through these methods only (``subset``,
+``accuracy``, ``val_error``, ``check_hypers``, ``hypers_dict``, ``backend``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from array_api_compat import array_namespace
 
 from .. import _checks as chk
 from ..mlp import MLP
-from .base import PointViews
+from .base import Problem
 
 
 @dataclass
@@ -24,7 +26,7 @@ class MLPSample:
     noise: object = None
 
 
-class MLPProblem(PointViews):
+class MLPProblem(Problem):
     """The MLP's training objective on minibatches of T1 and its validation loss on T2.
 
     Parameters
@@ -53,6 +55,10 @@ class MLPProblem(PointViews):
             val_batch_size, "val_batch_size")
         self.n_params, self.n_hypers, self.hyper_names = net.n_params, net.n_hypers, net.hyper_names
 
+    @property
+    def backend(self):
+        return self.net.backend
+
     def _take(self, X, y, idx):
         xp = array_namespace(X)
         return xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
@@ -75,11 +81,25 @@ class MLPProblem(PointViews):
         idx = rng.integers(self.X_val.shape[0], self.val_batch_size)
         return MLPSample(*self._take(self.X_val, self.y_val, idx))
 
+    def subset(self, which, n=None, rng=None) -> MLPSample:
+        """``n`` rows of T1 (``which="train"``) or T2 (``"val"``), fewer if the set is smaller (None: all):
+        the first ones, or drawn without replacement by ``rng.permutation``; no noise (a clean batch)."""
+        X, y = {"train": (self.X_train, self.y_train), "val": (self.X_val, self.y_val)}[which]
+        n = X.shape[0] if n is None else min(int(n), X.shape[0])
+        if rng is None:
+            return MLPSample(X[:n], y[:n])
+        return MLPSample(*self._take(X, y, rng.permutation(X.shape[0])[:n]))
+
     def at(self, theta, lam, sample: MLPSample):
         return self.net.at(theta, lam, sample.X, sample.y, sample.noise, check=False)
 
-    def val_loss(self, theta, val_sample):
+    def val_loss(self, theta, val_sample, lam=None):
         return self.net.val_loss(theta, val_sample.X, val_sample.y, check=False)
+
+    def accuracy(self, theta, sample):
+        """Fraction of correctly classified examples of ``sample`` by the clean net (a 0-d array)."""
+        xp = array_namespace(theta)
+        return xp.mean(xp.astype(self.net.predict(theta, sample.X) == sample.y, theta.dtype))
 
     def val_error(self, theta, val_sample):
         """Fraction of misclassified examples in the validation sample (batch norm: running stats if kept)."""
@@ -87,5 +107,14 @@ class MLPProblem(PointViews):
         pred = self.net.predict(theta, val_sample.X)
         return xp.mean(xp.astype(pred != val_sample.y, theta.dtype))
 
-    def val_grad(self, theta, val_sample):
+    def val_grad(self, theta, val_sample, lam=None):
         return self.net.val_grad(theta, val_sample.X, val_sample.y, check=False)
+
+    def check_hypers(self, lam):
+        self.net.check_hypers(lam)
+
+    def hypers_dict(self, lam) -> dict:
+        return self.net.hypers_dict(lam)
+
+    def zeros_theta(self):
+        return self.net.backend.xp.zeros((self.n_params,), dtype=self.net.dtype, device=self.net.backend.device)

@@ -18,7 +18,7 @@ from array_api_compat import array_namespace
 
 from ..backends import get_backend
 from ._linear import as_data, check_same_features
-from .base import Deterministic
+from .base import Deterministic, Point
 
 
 def sq_distances(A, B):
@@ -28,12 +28,12 @@ def sq_distances(A, B):
     return xp.clip(D, min=0.0)
 
 
-class KernelRidgePoint:
+class KernelRidgePoint(Point):
     """L_T at (α, λ = [λ, γ]): K built once, shared by the gradient, HVP and mixed terms."""
 
     def __init__(self, problem: "KernelRidge", theta, lam):
         xp = array_namespace(theta, lam)
-        self.theta, self.ridge = theta, lam[0]
+        self.theta, self.lam, self.ridge = theta, lam, lam[0]
         n = problem.D.shape[0]
         self.K = xp.exp(-lam[1] * problem.D)
         self.DKa = (problem.D * self.K) @ theta / n  # (D ⊙ K)α / n = −∂g_T/∂γ

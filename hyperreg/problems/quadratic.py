@@ -16,10 +16,10 @@ from array_api_compat import array_namespace
 
 from .. import _checks as chk
 from ..backends import get_backend
-from .base import Deterministic
+from .base import Deterministic, Point
 
 
-class QuadraticPoint:
+class QuadraticPoint(Point):
     """L_T at one (θ, λ); every primitive is closed-form (shapes as in the module docstring)."""
 
     def __init__(self, problem: "Quadratic", theta, lam):
@@ -45,6 +45,10 @@ class QuadraticPoint:
     def mixed_jvp(self, u):
         """(∂g_T/∂λ) u = Hθ u, shape (..., d)."""
         return (self.h * self.theta) * u
+
+    def jvp(self, v, u):
+        """H v + (∂g_T/∂λ) u = (1 + λ)Hv + Hθ u; ``u`` = 0 (an int: e_0, λ has one entry) adds Hθ itself."""
+        return self.hvp(v) + (self.h * self.theta if isinstance(u, int) else self.mixed_jvp(u))
 
 
 class Quadratic(Deterministic):
@@ -122,13 +126,13 @@ class Quadratic(Deterministic):
     def at(self, theta, lam, sample=None) -> QuadraticPoint:
         return QuadraticPoint(self, theta, lam)
 
-    def val_loss(self, theta, val_sample=None):
+    def val_loss(self, theta, val_sample=None, lam=None):
         """L_V(θ) = ½(θ − θ̂)ᵀH(θ − θ̂), shape batch_shape."""
         xp = array_namespace(theta)
         r = theta - self.theta_hat
         return 0.5 * xp.sum(self.h * r * r, axis=-1)
 
-    def val_grad(self, theta, val_sample=None):
+    def val_grad(self, theta, val_sample=None, lam=None):
         """g_V = H(θ − θ̂)."""
         return self.h * (theta - self.theta_hat)
 
