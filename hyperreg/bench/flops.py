@@ -25,7 +25,8 @@ is a lower bound on the time ratio only as far as matmuls dominate, which they d
 
 from __future__ import annotations
 
-METHODS = ("plain", "hvp", "greedy-l2", "greedy-l2-noise", "tangent-step", "clip-l2-noise", "ift-cg10")
+METHODS = ("plain", "hvp", "greedy-l2", "greedy-l2-noise", "greedy-l2-noise-anti", "tangent-step", "clip-l2-noise",
+           "ift-cg10")
 CG_ITERS = 10  # the CG steps of ``ift-cg10``
 PASSES = {"grad": (2, 3), "val": (2, 3), "hvp": (2, 6), "mixed-noise": (3, 4)}
 
@@ -55,7 +56,7 @@ def method_flops(method, sizes, n):
     hvp              grad (the sweep the R-pass reuses) + Hv
     greedy-l2        grad + val at θ' = θ − η g + mixed-L2 (free)
     greedy-l2-noise  grad + val + mixed-noise
-    greedy-l2-noise-anti  the same + grad and mixed-noise at −ε (the antithetic pair; tuner only)
+    greedy-l2-noise-anti  the same + grad and mixed-noise at −ε (the antithetic pair, hyperreg's default)
     tangent-step     grad + K·Hv (K = L, one HVP per L2 hyperparameter; ∂g/∂λ is u_l W_l, free)
     clip-l2-noise    grad + K·Hv (K = 2L, noise seeds folded into the HVP sweeps: +2 f_0 for σ_0) + val
     ift-cg10         grad (the cache H needs) + val + 10·Hv (CG) + mixed-L2 (free)

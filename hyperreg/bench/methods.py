@@ -2,16 +2,19 @@
 
     plain            g = ∇_θ L_T;  θ' = θ − η g                                       (``MLP.at``)
     hvp              H v by one R-operator sweep on the plain sweep's cache       (``TrainPoint.hvp``)
-    greedy-l2(-noise) −η (∂g_T/∂λ)ᵀ ∇L_V(θ')                                  (``hypergrad.greedy``)
+    greedy-l2(-noise) −η (∂g_T/∂λ)ᵀ ∇L_V(θ'), one noise sample (the papers')      (``hypergrad.greedy``)
+    greedy-l2-noise-anti  the same averaged over the antithetic pair (ε, −ε): hyperreg's default
     tangent-step     Y' = Y − η (H Y + ∂g_T/∂λ)                              (``hypergrad.tangent_step``)
     clip-l2-noise    Algorithm 1: θ, Y stepped, Y clipped, λ ← λ − η Yᵀ g_V(θ')       (``ClipR``,
                      ``hypergradient``)
-    ift-cg10         −(∂g_T/∂λ)ᵀ q with H q = ∇L_V by exactly ``CG_ITERS`` CG steps      (``hypergrad.cg``)
+    ift-cg10         −(∂g_T/∂λ)ᵀ q with H q = ∇L_V by exactly ``CG_ITERS`` CG steps, no host read
+                                                                          (``hypergrad.linalg.cg_fixed``)
 """
 
 from __future__ import annotations
 
-from ..hypergrad import ClipR, cg, greedy, hypergradient, tangent_step
+from ..hypergrad import ClipR, greedy, hypergradient, tangent_step
+from ..hypergrad.linalg import cg_fixed
 from .cases import LR
 from .flops import CG_ITERS
 
@@ -33,7 +36,10 @@ def method_calls(case):
         return greedy(c.net_l2, c.theta, c.lam_l2, train, None, val, LR)
 
     def greedy_noise():
-        return greedy(c.net_noise, c.theta, c.lam_noise, train, c.noise, val, LR)
+        return greedy(c.net_noise, c.theta, c.lam_noise, train, c.noise, val, LR, antithetic=False)
+
+    def greedy_noise_anti():
+        return greedy(c.net_noise, c.theta, c.lam_noise, train, c.noise, val, LR, antithetic=True)
 
     def tangent():
         point = c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None)
@@ -49,11 +55,12 @@ def method_calls(case):
     def ift():
         point = c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None)
         H, b = point.hvp, c.net_l2.val_grad(c.theta, c.Xv, c.yv)
-        q = cg(H, b, tol=0.0, maxiter=CG_ITERS)[0]  # lead: switch to hypergrad.linalg.cg_fixed after the est merge
+        q = cg_fixed(H, b, CG_ITERS)
         return -point.mixed(q)
 
     return {"plain": plain, "hvp": hvp, "greedy-l2": greedy_l2, "greedy-l2-noise": greedy_noise,
-            "tangent-step": tangent, "clip-l2-noise": clip, "ift-cg10": ift}
+            "greedy-l2-noise-anti": greedy_noise_anti, "tangent-step": tangent, "clip-l2-noise": clip,
+            "ift-cg10": ift}
 
 
 def matmul_call(case):
