@@ -253,7 +253,7 @@ class Metrics:
     def __init__(self, run: Run):
         self.run = run
         n = min(TRAIN_METRIC_ROWS, run.problem.X_train.shape[0])
-        self.train = (run.problem.X_train[:n], run.problem.y_train[:n])
+        self.train = (run.problem.X_train[:n, ...], run.problem.y_train[:n])
 
     def __call__(self, tuner, state, record):
         net = self.run.net
