@@ -13,8 +13,10 @@ import json
 import os
 import time
 
-from . import CLIError
+from . import CLIError, positive_int, writable_dir
 from ._tune import add_config_options, config_from_args
+
+JOBLIB_BACKENDS = ("loky", "dask", "ray", "threading", "multiprocessing", "sequential")
 
 
 def add_parser(sub):
@@ -30,9 +32,9 @@ def add_parser(sub):
         p.add_argument("--axis", action="append", metavar="NAME=SPEC",
                        help="repeatable (default: l2=1e-6:1e-1:6 and noise=1e-3:1:4)")
         if kind == "random":
-            p.add_argument("--n", type=int, default=20, help="points drawn (default %(default)s)")
+            p.add_argument("--n", type=positive_int, default=20, help="points drawn (default %(default)s)")
         p.add_argument("--jobs", type=int, default=1, help="parallel trainings (-1: all cores; default 1)")
-        p.add_argument("--joblib-backend", default=None, help="loky (default) | dask | ray | threading")
+        p.add_argument("--joblib-backend", default=None, help=" | ".join(JOBLIB_BACKENDS) + " (default loky)")
         p.add_argument("--out", default="hyperreg-grid", metavar="DIR", help="output directory")
         p.set_defaults(func=run, kind=kind)
 
@@ -75,11 +77,21 @@ def _parallel(backend):
 
 def run(args):
     from ..experiments.baselines import grid_points, grid_report, random_points, sweep
+    from ..experiments.tune import build
 
     config = config_from_args(args, method="fixed")
     axes = parse_axes(args.axis, config.reg)
     if args.jobs == 0 or args.jobs < -1:
         raise CLIError(f"--jobs must be ≥ 1 or -1 (all cores), got {args.jobs}")
+    if args.joblib_backend not in (None, *JOBLIB_BACKENDS):
+        raise CLIError(f"--joblib-backend must be one of {', '.join(JOBLIB_BACKENDS)}, "
+                       f"got {args.joblib_backend!r}")
+    names = build(config).net.hyper_names  # also checks the data and sizes here, not in every worker
+    unknown = [a for a in axes if a not in ("l2", "noise", "dropout", *names)]
+    if unknown:
+        raise CLIError(f"--axis: unknown hyperparameter(s) {unknown}; use a kind (l2, noise, dropout) or one of "
+                       f"{', '.join(names)}")
+    writable_dir(args.out, "--out")
     if args.kind == "random":
         if args.n < 1:
             raise CLIError(f"--n must be ≥ 1, got {args.n}")
@@ -90,7 +102,6 @@ def run(args):
     with _parallel(args.joblib_backend):
         results = sweep(config, points, jobs=args.jobs)
     report = grid_report(config, results, args.kind, time.perf_counter() - t0, args.jobs)
-    os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "grid.json")
     with open(path, "w") as f:
         json.dump(report, f, indent=1)

@@ -130,10 +130,30 @@ class TuneConfig:
         if self.hyper_optimizer not in HYPER_OPTIMIZER_NAMES:
             raise ValueError(f"--hyper-optimizer must be one of {', '.join(HYPER_OPTIMIZER_NAMES)}, got "
                              f"{self.hyper_optimizer!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"--seed must be an integer ≥ 0, got {self.seed!r}")
+        self._check_names()
+        return self
+
+    def _check_names(self):
+        from ..backends import BACKENDS
+        from ..data.datasets import DATASETS
+        from ..nn.layers import ACTIVATIONS
         from ..tuner import parse_method
 
-        parse_method(self.method)
-        return self
+        name = self.data.partition(":")[0].strip().lower()
+        if name not in DATASETS:
+            raise ValueError(f"--data must be one of {', '.join(DATASETS)} (mnist:DIR, npz:PATH...), got "
+                             f"{self.data!r}")
+        for option, value, allowed in (("activation", self.activation, sorted(ACTIVATIONS)),
+                                       ("backend", self.backend.partition(":")[0], BACKENDS),
+                                       ("dtype", self.dtype, ("float32", "float64"))):
+            if value not in allowed:
+                raise ValueError(f"--{option} must be one of {', '.join(allowed)}, got {value!r}")
+        try:
+            parse_method(self.method)
+        except ValueError as exc:
+            raise ValueError(f"--method: {exc}") from None
 
 
 # --- building the run ---------------------------------------------------------------------------------
@@ -230,6 +250,7 @@ def build(config: TuneConfig, callbacks=()) -> Run:
 
     Xt, yt = put(ds.X_train, ds.y_train)
     Xv, yv = put(ds.X_val, ds.y_val)
+    check_sizes(config, ds, net, be)
     problem = MLPProblem(net, Xt, yt, Xv, yv, batch_size=config.batch,
                          val_batch_size=config.val_batch or None)
     steps = max(1, round(config.epochs * len(ds.y_train) / config.batch))
@@ -244,6 +265,37 @@ def build(config: TuneConfig, callbacks=()) -> Run:
                       log_every=log_every, bounds=_freeze_bounds(net, run.lam0, config.freeze),
                       callbacks=[Metrics(run), *callbacks], seed=config.seed, backend=be)
     return run
+
+
+def state_nbytes(config: TuneConfig, n_params: int, n_hypers: int, itemsize: int) -> int:
+    """Bytes the run's state takes: θ, its gradient and optimizer slots, and for the forward-mode methods the
+    tangent Y (n_params × n_hypers) and its update (twice that with momentum: dv/dλ as well)."""
+    from ..tuner import FORWARD, parse_method
+
+    slots = {"adam": 2, "momentum": 1, "sgd": 0}[config.optimizer]
+    total = (3 + slots) * n_params * itemsize
+    if isinstance(parse_method(config.method), FORWARD):
+        total += (4 if config.optimizer == "momentum" else 2) * n_params * n_hypers * itemsize
+    return total
+
+
+def check_sizes(config: TuneConfig, ds, net, backend):
+    """Refuse, before anything large is allocated, a batch larger than its split and a state that would not
+    fit in memory (host memory: checked on the CPU backends only)."""
+    from .. import _checks as chk
+
+    for option, batch, n, split in (("batch", config.batch, len(ds.y_train), "T1"),
+                                    ("val-batch", config.val_batch, len(ds.y_val), "T2")):
+        if batch > n:
+            raise ValueError(f"--{option} {batch} exceeds the {n} examples of {split} in {config.data}; give at "
+                             f"most {n}")
+    if backend.name in ("numpy", "array_api_strict") or str(backend.device) == "cpu":
+        itemsize = 4 if config.dtype == "float32" else 8
+        need = state_nbytes(config, net.n_params, net.n_hypers, itemsize)
+        chk.check_fits(need, f"--method {config.method} on {net.n_params} parameters × {net.n_hypers} "
+                             f"hyperparameters ({config.dtype})",
+                       "use smaller --sizes, fewer hyperparameters (--tied, --reg), a greedy method, "
+                       "--dtype float32, or a machine with more memory")
 
 
 class Metrics:
@@ -286,11 +338,24 @@ def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=
 
     def save_when_due(st):
         if st.step % checkpoint_every == 0 or st.step == steps:
+            _check_state_finite(tuner, st)  # never overwrite the last good checkpoint with a diverged state
             save_checkpoint(checkpoint, st, run.config.to_json(), tuner.backend)
 
     res = tuner.run(run.theta0, run.lam0, steps, state=state, progress=progress, stop_after=stop_after,
                     on_step=save_when_due if checkpoint and checkpoint_every else None)
     return res.state
+
+
+def _check_state_finite(tuner, st):
+    """Raise DivergenceError when θ or λ holds NaN or Inf (a host read: done only before a checkpoint)."""
+    from .. import _checks as chk
+
+    be = tuner.backend
+    if not (np.isfinite(be.to_numpy(st.theta)).all() and np.isfinite(be.to_numpy(st.lam)).all()):
+        lam = tuner._lam_dict(st.lam)
+        raise chk.DivergenceError(f"diverged at step {st.step}: θ or λ is not finite with λ = {lam}; lower the "
+                                  "learning rate or the hyper learning rate, or tighten the bounds",
+                                  step=st.step, lam=lam, history=st.history)
 
 
 def plain_step_seconds(config: TuneConfig, steps=60, warm=10) -> float:
