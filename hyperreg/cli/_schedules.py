@@ -49,6 +49,8 @@ def _numbers(text, name, kind):
         vals = tuple(kind(v) for v in text.split(","))
     except ValueError:
         raise CLIError(f"--{name} must be comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in vals):
+        raise CLIError(f"--{name} must be comma-separated finite numbers, got {text!r}")
     return vals
 
 
