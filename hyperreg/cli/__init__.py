@@ -77,19 +77,21 @@ def check_data(spec, option="--data"):
 
 
 def writable_dir(path, option):
-    """Create directory ``path`` (and parents) now, before any work: a bad --out fails at once."""
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise CLIError(f"{option}: cannot create directory {path!r} ({exc.strerror or exc}); give a writable "
-                       "directory") from None
-    if not os.access(path, os.W_OK):
-        raise CLIError(f"{option}: directory {path!r} is not writable; give a writable directory")
+    """Check, before any work and without creating anything, that directory ``path`` is or can be made: it
+    is a writable directory, or its nearest existing ancestor is (a bad --out fails at once, and a refused
+    run leaves no empty directory behind)."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise CLIError(f"{option}: cannot create directory {path!r}: {probe!r} is a file; give a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise CLIError(f"{option}: cannot write under {probe!r} (permission denied); give a writable directory")
     return path
 
 
 def writable_file(path, option):
-    """The directory of file ``path`` exists and is writable (created if missing), and ``path`` is no directory."""
+    """As ``writable_dir`` for the directory of file ``path``; ``path`` itself must not be a directory."""
     if os.path.isdir(path):
         raise CLIError(f"{option}: {path!r} is a directory; give a file name")
     writable_dir(os.path.dirname(os.path.abspath(path)), option)

@@ -102,6 +102,7 @@ def run(args):
     with _parallel(args.joblib_backend):
         results = sweep(config, points, jobs=args.jobs)
     report = grid_report(config, results, args.kind, time.perf_counter() - t0, args.jobs)
+    os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "grid.json")
     with open(path, "w") as f:
         json.dump(report, f, indent=1)

@@ -58,6 +58,7 @@ def run(args):
     report = exp.run(args.data, args.model, split, args.seed, args.tol_schedule, args.grid)
     name = os.path.splitext(os.path.basename(args.data[4:]))[0] if args.data.startswith("npz:") else args.data
     figure = os.path.join(out, f"hoag_{name}_{args.model}.png")
+    os.makedirs(out, exist_ok=True)
     exp.plot(report, figure)
     rows = [("HOAG", report)] + ([("grid", report["grid"])] if "grid" in report else [])
     print(f"{args.model} on {args.data}: {'method':6s} {'val_loss':>9s} {'test_loss':>9s} {'test_acc':>8s} "
@@ -68,6 +69,7 @@ def run(args):
     print(f"  figure: {figure}")
     if args.json:
         report = {k: v for k, v in report.items() if k != "trace"} | {"trace": report["trace"]}
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
     return 0

@@ -112,6 +112,7 @@ def run(args):
           f"({time.perf_counter() - start:.1f} s)")
     print(format_table(result))
     if args.out:
+        os.makedirs(args.out, exist_ok=True)
         path = os.path.join(args.out, "quadratic_lambda.png")
         plot_lambda(result, steps, record_every, path)
         print(f"figure: {path}")
@@ -121,6 +122,7 @@ def run(args):
                "methods": {m: {k: _json_list(r[k]) for k in keys} for m, r in result["methods"].items()},
                "settings": {"steps": list(steps), "lr": list(lrs), "hyper_lr_scale": args.hyper_lr_scale,
                             "lam0": args.lam0, "theta0": "zero", "seed": args.seed, "problems": args.problems}}
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(doc, f, indent=1)
         print(f"json: {args.json}")

@@ -49,6 +49,7 @@ def run(args):
     report = {"run": args.run_json, "lambda": doc["lambda"],
               "tuned": {k: doc[k] for k in ("val_loss", "val_error", "test_loss", "test_error", "seconds")},
               "rerun": r}
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(report, f, indent=1)
     print(f"hyperreg rerun: λ fixed at {', '.join(f'{k}={v:.3g}' for k, v in doc['lambda'].items())}")

@@ -179,6 +179,7 @@ def run(args):
     config = TuneConfig.from_json(doc["config"])
     per_step = doc["seconds"] / max(1, doc["steps"])
     plain = plain_step_seconds(config)
+    os.makedirs(args.out, exist_ok=True)
     with open(path, "w") as f:
         json.dump(run_json(doc), f, indent=1)
     figs = [plots.plot_lambda(doc["history"], os.path.join(args.out, "lambda.png"),
@@ -199,6 +200,7 @@ def run(args):
 
 def _write_diverged(path, config_json, exc, checkpoint):
     """run.json of a diverged run: the config, the history up to the divergence, where and with which λ."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     doc = {"config": config_json, "diverged": {"step": exc.step, "lambda": exc.lam, "message": str(exc),
                                                "checkpoint": checkpoint},
            "history": exc.history or []}
