@@ -9,6 +9,7 @@ way with ``--joblib-backend ray`` (``ray.util.joblib.register_ray()``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -57,22 +58,26 @@ def parse_axes(specs, reg):
     return axes
 
 
+@contextlib.contextmanager
 def _parallel(backend):
-    import contextlib
-
+    """joblib's backend for the sweep; for dask a Client to $DASK_SCHEDULER_ADDRESS (unset: a local cluster),
+    closed afterwards."""
     import joblib
 
     if backend in (None, "loky"):
-        return contextlib.nullcontext()
-    if backend == "dask":
-        from dask.distributed import Client
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        if backend == "dask":
+            from dask.distributed import Client
 
-        Client(os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    elif backend == "ray":
-        from ray.util.joblib import register_ray
+            stack.enter_context(Client(os.environ.get("DASK_SCHEDULER_ADDRESS")))
+        elif backend == "ray":
+            from ray.util.joblib import register_ray
 
-        register_ray()
-    return joblib.parallel_config(backend=backend)
+            register_ray()
+        with joblib.parallel_config(backend=backend):
+            yield
 
 
 def run(args):
