@@ -275,3 +275,26 @@ def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(tmp_path):
         return doc
 
     assert read("resumed") == read("whole")
+
+
+def test_a_cupy_shaped_rng_state_round_trips(tmp_path):
+    """CuPy's ``get_state`` returns JSON-able data or dicts / lists holding host NumPy arrays: that shape
+    comes back leaf for leaf, arrays as host arrays of the same dtype (no GPU needed to test the format)."""
+    from hyperreg.checkpoint import _decode, _rng_leaf
+
+    state = {"bit_generator": "XORWOW", "seed": 2**63 + 5, "state": np.arange(12, dtype=np.uint64).reshape(3, 4),
+             "extra": [np.array([1.5, -2.0], np.float32), None, ("a", 3)]}
+
+    class FakeRNG:
+        def get_state(self):
+            return state
+
+    run = build(TuneConfig(**SMALL))
+    st = run.tuner.init_state(run.theta0, run.lam0)
+    st.rng = FakeRNG()
+    path = str(tmp_path / "c.ckpt")
+    save_checkpoint(path, st, run.config.to_json(), run.tuner.backend)
+    doc = load_checkpoint(path)
+    back = _decode(doc["rng"], doc["arrays"], _rng_leaf, state)
+    _assert_tree_equal(state, back, run.tuner.backend, "rng")
+    assert isinstance(back["state"], np.ndarray) and back["state"].dtype == np.uint64

@@ -347,15 +347,30 @@ def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=
 
 
 def _check_state_finite(tuner, st):
-    """Raise DivergenceError when θ or λ holds NaN or Inf (a host read: done only before a checkpoint)."""
+    """Raise DivergenceError when any array of the state (θ, λ, optimizer slots, tangent...) holds NaN or
+    Inf: a host read of the whole state, done only before a checkpoint, which reads it all anyway."""
     from .. import _checks as chk
 
-    be = tuner.backend
-    if not (np.isfinite(be.to_numpy(st.theta)).all() and np.isfinite(be.to_numpy(st.lam)).all()):
+    fields = {f.name: getattr(st, f.name) for f in dataclasses.fields(st) if f.name not in ("rng", "history")}
+    bad = [name for name, a in _arrays(fields, "")
+           if not np.isfinite(tuner.backend.to_numpy(a)).all()]
+    if bad:
         lam = tuner._lam_dict(st.lam)
-        raise chk.DivergenceError(f"diverged at step {st.step}: θ or λ is not finite with λ = {lam}; lower the "
-                                  "learning rate or the hyper learning rate, or tighten the bounds",
+        raise chk.DivergenceError(f"diverged at step {st.step}: {', '.join(bad)} not finite with λ = {lam}; lower "
+                                  "the learning rate or the hyper learning rate, or tighten the bounds",
                                   step=st.step, lam=lam, history=st.history)
+
+
+def _arrays(x, path):
+    """(path, array) for each floating array leaf of nested dicts / tuples / lists."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _arrays(v, f"{path}.{k}" if path else k)
+    elif isinstance(x, (tuple, list)):
+        for i, v in enumerate(x):
+            yield from _arrays(v, f"{path}.{i}")
+    elif hasattr(x, "dtype") and hasattr(x, "shape") and "float" in str(x.dtype):
+        yield path, x
 
 
 def plain_step_seconds(config: TuneConfig, steps=60, warm=10) -> float:
