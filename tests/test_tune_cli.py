@@ -134,7 +134,8 @@ def test_a_diverging_run_stops_names_step_and_lambda_and_keeps_the_last_good_che
 
 def test_a_state_that_would_not_fit_is_refused_before_allocation(monkeypatch, capsys):
     import hyperreg._checks as chk
-    from hyperreg.experiments.tune import build, state_nbytes
+    from hyperreg.experiments.guards import state_nbytes
+    from hyperreg.experiments.tune import build
     from hyperreg.mlp import MLP
 
     clip = TuneConfig(sizes=(16,), method="clip5", optimizer="sgd", lr=0.1, epochs=1)
@@ -155,7 +156,8 @@ def test_a_state_that_would_not_fit_is_refused_before_allocation(monkeypatch, ca
 
 
 def test_state_nbytes_counts_the_tangent_the_tuner_allocates():
-    from hyperreg.experiments.tune import build, state_nbytes
+    from hyperreg.experiments.guards import state_nbytes
+    from hyperreg.experiments.tune import build
 
     config = TuneConfig(sizes=(8,), method="clip2", optimizer="momentum", lr=0.01, epochs=1)
     run = build(config)

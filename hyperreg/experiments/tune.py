@@ -235,6 +235,7 @@ def build(config: TuneConfig, callbacks=()) -> Run:
     from ..mlp import MLP
     from ..problems.classification import MLPProblem
     from ..tuner import Tuner, parse_method
+    from .guards import check_sizes
 
     config.validate()
     ds = load_data(config)
@@ -250,7 +251,7 @@ def build(config: TuneConfig, callbacks=()) -> Run:
 
     Xt, yt = put(ds.X_train, ds.y_train)
     Xv, yv = put(ds.X_val, ds.y_val)
-    check_sizes(config, ds, net, be)
+    check_sizes(config, ds, net, be)  # before θ or any state is allocated
     problem = MLPProblem(net, Xt, yt, Xv, yv, batch_size=config.batch,
                          val_batch_size=config.val_batch or None)
     steps = max(1, round(config.epochs * len(ds.y_train) / config.batch))
@@ -265,37 +266,6 @@ def build(config: TuneConfig, callbacks=()) -> Run:
                       log_every=log_every, bounds=_freeze_bounds(net, run.lam0, config.freeze),
                       callbacks=[Metrics(run), *callbacks], seed=config.seed, backend=be)
     return run
-
-
-def state_nbytes(config: TuneConfig, n_params: int, n_hypers: int, itemsize: int) -> int:
-    """Bytes the run's state takes: θ, its gradient and optimizer slots, and for the forward-mode methods the
-    tangent Y (n_params × n_hypers) and its update (twice that with momentum: dv/dλ as well)."""
-    from ..tuner import FORWARD, parse_method
-
-    slots = {"adam": 2, "momentum": 1, "sgd": 0}[config.optimizer]
-    total = (3 + slots) * n_params * itemsize
-    if isinstance(parse_method(config.method), FORWARD):
-        total += (4 if config.optimizer == "momentum" else 2) * n_params * n_hypers * itemsize
-    return total
-
-
-def check_sizes(config: TuneConfig, ds, net, backend):
-    """Refuse, before anything large is allocated, a batch larger than its split and a state that would not
-    fit in memory (host memory: checked on the CPU backends only)."""
-    from .. import _checks as chk
-
-    for option, batch, n, split in (("batch", config.batch, len(ds.y_train), "T1"),
-                                    ("val-batch", config.val_batch, len(ds.y_val), "T2")):
-        if batch > n:
-            raise ValueError(f"--{option} {batch} exceeds the {n} examples of {split} in {config.data}; give at "
-                             f"most {n}")
-    if backend.name in ("numpy", "array_api_strict") or str(backend.device) == "cpu":
-        itemsize = 4 if config.dtype == "float32" else 8
-        need = state_nbytes(config, net.n_params, net.n_hypers, itemsize)
-        chk.check_fits(need, f"--method {config.method} on {net.n_params} parameters × {net.n_hypers} "
-                             f"hyperparameters ({config.dtype})",
-                       "use smaller --sizes, fewer hyperparameters (--tied, --reg), a greedy method, "
-                       "--dtype float32, or a machine with more memory")
 
 
 class Metrics:
@@ -331,6 +301,7 @@ def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=
     ``stop_after``: return after that step (what an interruption leaves; the tests resume from it).
     Returns the final ``TunerState``."""
     from ..checkpoint import save_checkpoint
+    from .guards import check_state_finite
 
     tuner, steps = run.tuner, run.steps
     if checkpoint_every < 0:  # "about ten per run"
@@ -338,39 +309,12 @@ def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=
 
     def save_when_due(st):
         if st.step % checkpoint_every == 0 or st.step == steps:
-            _check_state_finite(tuner, st)  # never overwrite the last good checkpoint with a diverged state
+            check_state_finite(tuner, st)  # never overwrite the last good checkpoint with a diverged state
             save_checkpoint(checkpoint, st, run.config.to_json(), tuner.backend)
 
     res = tuner.run(run.theta0, run.lam0, steps, state=state, progress=progress, stop_after=stop_after,
                     on_step=save_when_due if checkpoint and checkpoint_every else None)
     return res.state
-
-
-def _check_state_finite(tuner, st):
-    """Raise DivergenceError when any array of the state (θ, λ, optimizer slots, tangent...) holds NaN or
-    Inf: a host read of the whole state, done only before a checkpoint, which reads it all anyway."""
-    from .. import _checks as chk
-
-    fields = {f.name: getattr(st, f.name) for f in dataclasses.fields(st) if f.name not in ("rng", "history")}
-    bad = [name for name, a in _arrays(fields, "")
-           if not np.isfinite(tuner.backend.to_numpy(a)).all()]
-    if bad:
-        lam = tuner._lam_dict(st.lam)
-        raise chk.DivergenceError(f"diverged at step {st.step}: {', '.join(bad)} not finite with λ = {lam}; lower "
-                                  "the learning rate or the hyper learning rate, or tighten the bounds",
-                                  step=st.step, lam=lam, history=st.history)
-
-
-def _arrays(x, path):
-    """(path, array) for each floating array leaf of nested dicts / tuples / lists."""
-    if isinstance(x, dict):
-        for k, v in x.items():
-            yield from _arrays(v, f"{path}.{k}" if path else k)
-    elif isinstance(x, (tuple, list)):
-        for i, v in enumerate(x):
-            yield from _arrays(v, f"{path}.{i}")
-    elif hasattr(x, "dtype") and hasattr(x, "shape") and "float" in str(x.dtype):
-        yield path, x
 
 
 def plain_step_seconds(config: TuneConfig, steps=60, warm=10) -> float:
