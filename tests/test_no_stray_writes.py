@@ -40,6 +40,13 @@ CASES = {  # command → (argv with {t} for the named place, what it may write t
     "quadratic": (["quadratic", "--quick", "--n-problems", "1", "--steps", "20", "--out", "{t}/o",
                    "--json", "{t}/q.json"], ["o/quadratic_lambda.png", "q.json"]),
     "demo": (["demo"], []),
+    "figure": (["figure", "fig4", "--quick", "--sizes", "4", "--out", "{t}/o"], ["o/fig4.json", "o/fig4.png"]),
+    "schedules": (["schedules", "--quick", "--hidden", "4", "--steps", "5", "--values", "0.01,0",
+                   "--out", "{t}/o"],
+                  ["o/schedules.json", "o/schedules.png"]),
+    "bench": (["bench", "--quick", "--sizes", "A", "--batches", "10", "--dtypes", "float32", "--methods", "plain",
+               "--repeats", "1", "--warmup", "0", "--min-time", "0", "--json", "{t}/b.json"],
+              ["b.json", "b.machine.json", "b.md", "b.png"]),
 }
 
 
