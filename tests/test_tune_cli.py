@@ -116,10 +116,9 @@ def test_a_diverging_run_stops_names_step_and_lambda_and_keeps_the_last_good_che
     from hyperreg.checkpoint import load_checkpoint
 
     ck, out = tmp_path / "ck", tmp_path / "out"
-    with np.errstate(all="ignore"):
-        rc = main(["tune", "--sizes", "8", "--epochs", "10", "--batch", "20", "--optimizer", "sgd", "--lr", "1",
-                   "--init", "l2=5", "--hyper-lr", "1e-6", "--checkpoint", str(ck), "--checkpoint-every", "20",
-                   "--no-progress", "--out", str(out)])
+    rc = main(["tune", "--sizes", "8", "--epochs", "10", "--batch", "20", "--optimizer", "sgd", "--lr", "1",
+               "--init", "l2=5", "--hyper-lr", "1e-6", "--checkpoint", str(ck), "--checkpoint-every", "20",
+               "--no-progress", "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert "diverged at step" in err and "l2[0]" in err and str(ck) in err

@@ -10,6 +10,8 @@ import json
 import math
 import os
 
+import numpy as np
+
 from . import CLIError, nonneg_int, writable_dir, writable_file
 
 QUICK_EPOCHS = 15
@@ -170,8 +172,10 @@ def run(args):
         every = -1  # ~10 checkpoints, once the step count is known
     path = os.path.join(args.out, "run.json")
     try:
-        doc = tune(config or TuneConfig(), progress=not args.no_progress, checkpoint=args.checkpoint,
-                   checkpoint_every=every, resume=args.resume)
+        # NumPy's overflow warnings would only precede the DivergenceError that names the step and λ
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            doc = tune(config or TuneConfig(), progress=not args.no_progress, checkpoint=args.checkpoint,
+                       checkpoint_every=every, resume=args.resume)
     except DivergenceError as exc:
         _write_diverged(path, config_json, exc, args.checkpoint)
         kept = f"; the last good checkpoint is {args.checkpoint}" if args.checkpoint else ""
