@@ -9,6 +9,8 @@ fresh array and the caller assembles its buffer the standard way (``native`` tel
     sum_rows(a, out)      out = Σ_i a[i, …]
     axpy(y, a, x)         y ← y + a·x in place (a a 0-d array or a float); returns y
     step(out, x, a, y)    out = x + a·y (a a float: the optimizer's −η)
+    contiguous(a)         whether a's elements are stored row-major without gaps (False: the standard's
+                          arrays make no such promise)
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class StandardOps:
 
     def step(self, out, x, a, y):
         return x + a * y
+
+    def contiguous(self, a):
+        return False
 
 
 class NumpyOps(StandardOps):
@@ -70,6 +75,9 @@ class NumpyOps(StandardOps):
         self.np.copyto(out, x)
         return self.axpy(out, a, y)
 
+    def contiguous(self, a):
+        return a.flags.c_contiguous
+
 
 class TorchOps(StandardOps):
     """torch: ``out=`` on matmul and sum; ``addcmul_`` keeps a 0-d device scalar on the device (no sync)."""
@@ -98,6 +106,9 @@ class TorchOps(StandardOps):
             return x + a * y
         return self.torch.add(x, y, alpha=a, out=out)
 
+    def contiguous(self, a):
+        return a.is_contiguous()
+
 
 class CupyOps(StandardOps):
     """CuPy: ufuncs and matmul with ``out=`` (y ← y + a·x as two kernels: not yet fused)."""
@@ -121,6 +132,9 @@ class CupyOps(StandardOps):
             return x + a * y
         self.cp.multiply(y, a, out=out)
         return self.cp.add(out, x, out=out)
+
+    def contiguous(self, a):
+        return a.flags.c_contiguous
 
 
 _CACHE = {}
