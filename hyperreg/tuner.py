@@ -203,9 +203,9 @@ class Tuner:
         raise ``DivergenceError`` when the losses or λ are not finite (``check_finite``)."""
         prob = self.problem
         vs = prob.record_sample(st.rng)
-        rec = {"step": st.step, "lambda": prob.hypers_dict(st.lam), "val_loss": self._host(prob.val_loss(
-            st.theta, vs, lam=st.lam)), "seconds": st.seconds}
-        err = prob.val_error(st.theta, vs)
+        val_loss, err = prob.record(st.theta, vs, lam=st.lam)
+        rec = {"step": st.step, "lambda": prob.hypers_dict(st.lam), "val_loss": self._host(val_loss),
+               "seconds": st.seconds}
         if err is not None:
             rec["val_error"] = self._host(err)
         if st.loss_count:  # the mean minibatch L_T since the last record: no extra sweep

@@ -110,6 +110,11 @@ class Problem:
         """The validation sample a history record evaluates (default: ``val_sample(rng)``)."""
         return self.val_sample(rng)
 
+    def record(self, theta, val_sample, lam=None):
+        """(L_V, error rate or None) on ``val_sample`` for a history record (default: ``val_loss`` and
+        ``val_error``; a problem may share one pass between them)."""
+        return self.val_loss(theta, val_sample, lam=lam), self.val_error(theta, val_sample)
+
     def check_hypers(self, lam):
         """Raise ValueError unless λ has shape (..., n_hypers) and is finite (a host read)."""
         xp = array_namespace(lam)
