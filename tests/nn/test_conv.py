@@ -5,13 +5,16 @@ finite differences of its forward (or backward) pass, over Hypothesis-drawn shap
     R-forward:   Rout = d/ds f(h + s Rh, P + s RP)
     R-backward:  (Rg_h, Rg_P) = d/ds backward(h + s Rh, P + s RP, g_out + s Rg_out)
 
-Seeds are drawn present or absent (None: the identically-zero R-value), so every skipped term is exercised.
+Every combination of present and absent seeds (None: the identically-zero R-value) is run on each draw, so
+every skipped term is exercised.
 Max-pool ties are avoided by construction: the input's every k×k window gets +1 on its largest entry, so
 the top two of a window differ by more than 1 and a step of 2·FD_STEP cannot reorder them.
 The forwards are also checked against torch's conv2d / max_pool2d / avg_pool2d when torch is installed.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -25,10 +28,12 @@ from hyperreg.nn import AvgPool, BatchNorm, Conv, Dense, Flatten, MaxPool
 BN_MIN_VAR = 1e-2  # as the MLP tests: BN is nearly singular below this batch variance
 
 
+KINDS = ["conv", "maxpool", "avgpool", "flatten", "batchnorm"]
+
+
 @st.composite
-def spatial_layers(draw):
+def spatial_layers(draw, kind):
     """(layer, input shape (C, H, W), batch) with the shape valid for the layer."""
-    kind = draw(st.sampled_from(["conv", "maxpool", "avgpool", "flatten", "batchnorm"]))
     C = draw(st.integers(1, 3))
     batch = draw(st.integers(2 if kind == "batchnorm" else 1, 3))
     if kind == "conv":
@@ -39,7 +44,7 @@ def spatial_layers(draw):
         stride = draw(st.sampled_from([1, 2]))
         return Conv(draw(st.integers(1, 3)), k, stride=stride, padding=padding), (C, H, W), batch
     if kind in ("maxpool", "avgpool"):
-        k = draw(st.sampled_from([1, 2, 3]))
+        k = draw(st.sampled_from([2, 3, 1]))
         H, W = k * draw(st.integers(1, 3)), k * draw(st.integers(1, 3))
         return (MaxPool if kind == "maxpool" else AvgPool)(k), (C, H, W), batch
     H, W = draw(st.integers(1, 5)), draw(st.integers(1, 5))
@@ -89,9 +94,10 @@ def bn_ok(be, layer, h):
     return bool(np.min(v) > BN_MIN_VAR)
 
 
-@given(case=spatial_layers(), seed=st.integers(0, 2**20))
-def test_backward_is_the_adjoint_of_the_forward_derivative(backend, case, seed):
-    layer, in_shape, batch = case
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data(), seed=st.integers(0, 2**20))
+def test_backward_is_the_adjoint_of_the_forward_derivative(backend, kind, data, seed):
+    layer, in_shape, batch = data.draw(spatial_layers(kind))
     xp = backend.xp
     rng, h, P, shapes = setup(backend, layer, in_shape, batch, seed)
     if not bn_ok(backend, layer, h):
@@ -114,34 +120,20 @@ def _pairing(be, layer, g_out, x, shapes):
 
 def seeds(be, rng, shapes, seed_h, seed_P):
     """A unit direction (Rh, RP…) with the absent seeds zero, and the same as R-values (None where absent)."""
-    parts = [rng.normal(s) if (seed_h if i == 0 else seed_P) else be.xp.zeros(s, dtype=be.dtype("float64"),
-                                                                                device=be.device)
-             for i, s in enumerate(shapes)]
-    w = pack(be, parts)
-    scale = max(norm(be, w), 1e-300)
+    on = [seed_h if i == 0 else seed_P for i in range(len(shapes))]
+    parts = [rng.normal(s) if o else be.xp.zeros(s, dtype=be.dtype("float64"), device=be.device)
+             for o, s in zip(on, shapes)]
+    scale = max(norm(be, pack(be, parts)), 1e-300)
     parts = [p / scale for p in parts]
-    R = [p if (seed_h if i == 0 else seed_P) else None for i, p in enumerate(parts)]
+    R = [p if o else None for o, p in zip(on, parts)]
     return pack(be, parts), R[0], tuple(R[1:])
 
 
-@given(case=spatial_layers(), seed=st.integers(0, 2**20), seed_h=st.booleans(), seed_P=st.booleans())
-def test_rforward_is_the_directional_derivative_of_the_forward(backend, case, seed, seed_h, seed_P):
-    layer, in_shape, batch = case
-    xp = backend.xp
-    rng, h, P, shapes = setup(backend, layer, in_shape, batch, seed)
-    if not bn_ok(backend, layer, h):
-        h = h * 10.0
-    seed_h = seed_h or not P  # a parameter-free layer has only the input to seed
-    w, Rh, RP = seeds(backend, rng, shapes, seed_h, seed_P)
-    out, cache = layer.forward(xp, h, P)
-    Rout, _ = layer.rforward(xp, cache, P, Rh, RP)
-    fd = central(lambda x: host(backend, layer.forward(xp, *_split(backend, x, shapes))[0]),
-                 pack(backend, [h, *P]), w)
-    if Rout is None:
-        assert np.max(np.abs(fd)) <= 1e-9
-        return
-    Rout = xp.broadcast_to(Rout, tuple(out.shape))
-    assert_close(backend, Rout, fd, norm(backend, Rout) + 1, what=f"{layer!r} R-forward")
+def seed_sets(layer, in_shape, with_g=False):
+    """Every combination of present seeds (input h, parameters P[, output gradient g]) the layer has."""
+    has_P = bool(layer.param_shapes(in_shape))
+    return [c for c in itertools.product([True, False], [True, False] if has_P else [False],
+                                         [True, False] if with_g else [False])]
 
 
 def _split(be, x, shapes):
@@ -149,32 +141,56 @@ def _split(be, x, shapes):
     return h, tuple(P)
 
 
-@given(case=spatial_layers(), seed=st.integers(0, 2**20), seed_h=st.booleans(), seed_P=st.booleans(),
-       seed_g=st.booleans())
-def test_rbackward_is_the_directional_derivative_of_the_backward(backend, case, seed, seed_h, seed_P, seed_g):
-    layer, in_shape, batch = case
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data(), seed=st.integers(0, 2**20))
+def test_rforward_is_the_directional_derivative_of_the_forward(backend, kind, data, seed):
+    layer, in_shape, batch = data.draw(spatial_layers(kind))
     xp = backend.xp
     rng, h, P, shapes = setup(backend, layer, in_shape, batch, seed)
     if not bn_ok(backend, layer, h):
         h = h * 10.0
-    w, Rh, RP = seeds(backend, rng, shapes, seed_h or not P, seed_P)
+    out, cache = layer.forward(xp, h, P)
+    for seed_h, seed_P, _ in seed_sets(layer, in_shape):
+        w, Rh, RP = seeds(backend, rng, shapes, seed_h, seed_P)
+        Rout, _ = layer.rforward(xp, cache, P, Rh, RP)
+        fd = central(lambda x: host(backend, layer.forward(xp, *_split(backend, x, shapes))[0]),
+                     pack(backend, [h, *P]), w)
+        what = f"{layer!r} R-forward, seeds h={seed_h} P={seed_P}"
+        if Rout is None:
+            assert np.max(np.abs(fd)) <= 1e-9, what
+            continue
+        Rout = xp.broadcast_to(Rout, tuple(out.shape))
+        assert_close(backend, Rout, fd, norm(backend, Rout) + 1, what=what)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data(), seed=st.integers(0, 2**20))
+def test_rbackward_is_the_directional_derivative_of_the_backward(backend, kind, data, seed):
+    layer, in_shape, batch = data.draw(spatial_layers(kind))
+    xp = backend.xp
+    rng, h, P, shapes = setup(backend, layer, in_shape, batch, seed)
+    if not bn_ok(backend, layer, h):
+        h = h * 10.0
     out, cache = layer.forward(xp, h, P)
     g_out = rng.normal(tuple(out.shape))
-    Rg_out = rng.normal(tuple(out.shape)) if seed_g else None
-    Rout, Rcache = layer.rforward(xp, cache, P, Rh, RP)
-    Rg_P, Rg_h = layer.rbackward(xp, cache, P, g_out, Rcache, Rh, RP, Rg_out, True, True)
-
-    def grads(x, s):  # (g_h, g_P) at (h, P) + s w along the seeds, g_out + s Rg_out
-        hh, PP = _split(backend, x, shapes)
-        g = g_out if Rg_out is None else g_out + s * Rg_out
-        gP, gh = layer.backward(xp, layer.forward(xp, hh, PP)[1], PP, g, True)
-        return host(backend, pack(backend, [gh, *gP]))
-
     x0 = pack(backend, [h, *P])
-    fd = central(lambda s: grads(x0 + s * w, s), 0.0, 1.0)
     zeros = [xp.zeros(s, dtype=x0.dtype, device=backend.device) for s in shapes]
-    got = pack(backend, [r if r is not None else z for r, z in zip([Rg_h, *Rg_P], zeros)])
-    assert_close(backend, got, fd, norm(backend, got) + 1, what=f"{layer!r} R-backward")
+    for seed_h, seed_P, seed_g in seed_sets(layer, in_shape, with_g=True):
+        w, Rh, RP = seeds(backend, rng, shapes, seed_h, seed_P)
+        Rg_out = rng.normal(tuple(out.shape)) if seed_g else None
+        Rout, Rcache = layer.rforward(xp, cache, P, Rh, RP)
+        Rg_P, Rg_h = layer.rbackward(xp, cache, P, g_out, Rcache, Rh, RP, Rg_out, True, True)
+
+        def grads(s):  # (g_h, g_P) at (h, P) + s w along the seeds, g_out + s Rg_out
+            hh, PP = _split(backend, x0 + s * w, shapes)
+            g = g_out if Rg_out is None else g_out + s * Rg_out
+            gP, gh = layer.backward(xp, layer.forward(xp, hh, PP)[1], PP, g, True)
+            return host(backend, pack(backend, [gh, *gP]))
+
+        fd = central(grads, 0.0, 1.0)
+        got = pack(backend, [r if r is not None else z for r, z in zip([Rg_h, *Rg_P], zeros)])
+        assert_close(backend, got, fd, norm(backend, got) + 1,
+                     what=f"{layer!r} R-backward, seeds h={seed_h} P={seed_P} g={seed_g}")
 
 
 def test_the_forwards_match_torch():
