@@ -1,14 +1,15 @@
 """Pooling (window k, stride k) and flattening, four passes side by side; no parameters.
 
-With w = the k×k windows of h (n, C, H/k, W/k, k·k):
+With h_ij = h[..., i::k, j::k] the (i, j) entries of every k×k window (i, j < k: k² strided views):
 
-average:  z = mean w          g_h = unwindow(g_z / k²)     Rz = mean Rw   Rg_h = unwindow(Rg_z / k²)
-max:      z = max w = Σ M w   g_h = unwindow(M g_z)        Rz = Σ M Rw    Rg_h = unwindow(M Rg_z)
+average:  z = Σ h_ij / k²            g_h_ij = g_z / k²      Rz = Σ Rh_ij / k²    Rg_h_ij = Rg_z / k²
+max:      z = max h_ij = Σ M_ij h_ij  g_h_ij = M_ij g_z      Rz = Σ M_ij Rh_ij    Rg_h_ij = M_ij Rg_z
 
-M is the one-hot arg-max of each window, recorded by the forward pass: max pooling is linear in h on the
-region where the arg-max does not change, so every pass routes through that one selection (ties go to
-the first maximum; the derivative tests keep inputs away from ties). Average pooling is linear, so its
-R-passes are the same pooling of the R-values. flatten: (n, C, H, W) → (n, C·H·W) in (C, H, W) order.
+M_ij is 1 where (i, j) is its window's first arg-max, recorded by the forward pass: max pooling is linear in
+h where the arg-max does not change, so every pass routes through that one selection (ties go to the
+first maximum in row-major order; the derivative tests keep inputs away from ties). Average pooling is
+linear, so its R-passes are the same pooling of the R-values. Working on the k² strided views (elementwise
+ops only) avoids regrouping the windows in memory. flatten: (n, C, H, W) → (n, C·H·W) in (C, H, W) order.
 """
 
 from __future__ import annotations
@@ -18,47 +19,65 @@ from array_api_compat import device
 from ._rvalues import Layer
 
 
-def windows(xp, h, k):
-    """(n, C, H, W) → (n, C, H/k, W/k, k·k): the k×k windows, row-major inside each."""
-    n, C, H, W = h.shape
-    w = xp.reshape(h, (n, C, H // k, k, W // k, k))
-    return xp.reshape(xp.permute_dims(w, (0, 1, 2, 4, 3, 5)), (n, C, H // k, W // k, k * k))
+def _views(k):
+    """The k² index tuples (…, i::k, j::k), in row-major (i, j) order."""
+    return [(..., slice(i, None, k), slice(j, None, k)) for i in range(k) for j in range(k)]
 
 
-def unwindow(xp, w, k):
-    """The inverse of ``windows``: (n, C, H/k, W/k, k·k) → (n, C, H, W)."""
-    n, C, Ho, Wo, _ = w.shape
-    w = xp.permute_dims(xp.reshape(w, (n, C, Ho, Wo, k, k)), (0, 1, 2, 4, 3, 5))
-    return xp.reshape(w, (n, C, Ho * k, Wo * k))
+def _spread(xp, parts, k):
+    """(n, C, H/k, W/k) per window entry (i, j) → (n, C, H, W): the adjoint of taking the k² views."""
+    n, C, Ho, Wo = parts[0].shape
+    out = xp.zeros((n, C, Ho * k, Wo * k), dtype=parts[0].dtype, device=device(parts[0]))
+    for idx, part in zip(_views(k), parts):
+        out[idx] = part
+    return out
 
 
 def avgpool_forward(xp, h, k):
-    """z = mean of each k×k window."""
-    return xp.mean(windows(xp, h, k), axis=-1)
+    """z = Σ_ij h_ij / k²: the mean of each k×k window."""
+    views = _views(k)
+    z = h[views[0]]
+    for idx in views[1:]:
+        z = z + h[idx]
+    return z / (k * k)
 
 
 def avgpool_backward(xp, g_z, k):
-    """g_h = unwindow(g_z / k²): each input gets its window's gradient share (also Rg_h from Rg_z)."""
-    share = xp.broadcast_to((g_z / (k * k))[..., None], (*g_z.shape, k * k))
-    return unwindow(xp, share, k)
+    """g_h_ij = g_z / k²: each input gets its window's share (also Rg_h from Rg_z)."""
+    share = g_z / (k * k)
+    return _spread(xp, [share] * (k * k), k)
 
 
 def maxpool_forward(xp, h, k):
-    """z = max of each k×k window; also returns M, the one-hot arg-max (n, C, H/k, W/k, k·k)."""
-    w = windows(xp, h, k)
-    idx = xp.argmax(w, axis=-1)
-    M = xp.astype(idx[..., None] == xp.arange(k * k, device=device(h)), h.dtype)
-    return xp.max(w, axis=-1), M
+    """z = max of each k×k window; also returns M, the one-hot first arg-max as k² arrays M_ij."""
+    parts = [h[idx] for idx in _views(k)]
+    z = parts[0]
+    for part in parts[1:]:
+        z = xp.maximum(z, part)
+    M, taken = [], None
+    for part in parts:
+        hit = part == z
+        if taken is not None:
+            hit = xp.logical_and(hit, xp.logical_not(taken))
+        taken = hit if taken is None else xp.logical_or(taken, hit)
+        M.append(xp.astype(hit, h.dtype))
+    return z, M
 
 
 def maxpool_backward(xp, M, g_z, k):
-    """g_h = unwindow(M g_z): the gradient goes to each window's arg-max (also Rg_h from Rg_z)."""
-    return unwindow(xp, M * g_z[..., None], k)
+    """g_h_ij = M_ij g_z: the gradient goes to each window's arg-max (also Rg_h from Rg_z)."""
+    return _spread(xp, [m * g_z for m in M], k)
 
 
 def maxpool_rforward(xp, M, Rh, k):
-    """Rz = Σ M Rw: the R-input at each window's arg-max."""
-    return None if Rh is None else xp.sum(M * windows(xp, Rh, k), axis=-1)
+    """Rz = Σ_ij M_ij Rh_ij: the R-input at each window's arg-max."""
+    if Rh is None:
+        return None
+    views = _views(k)
+    Rz = M[0] * Rh[views[0]]
+    for m, idx in zip(M[1:], views[1:]):
+        Rz = Rz + m * Rh[idx]
+    return Rz
 
 
 class _Pool(Layer):
@@ -92,7 +111,11 @@ class MaxPool(_Pool):
         return maxpool_forward(xp, h, self.k)
 
     def eval_forward(self, xp, h, P, stats=None):
-        return xp.max(windows(xp, h, self.k), axis=-1)
+        parts = [h[idx] for idx in _views(self.k)]
+        z = parts[0]
+        for part in parts[1:]:
+            z = xp.maximum(z, part)
+        return z
 
     def backward(self, xp, M, P, g_z, need_g_in):
         return (), maxpool_backward(xp, M, g_z, self.k) if need_g_in else None
