@@ -70,3 +70,19 @@ def test_bad_arch_options_give_one_line_and_exit_2(argv, needle, capsys, tmp_pat
     assert main(["tune", *argv, "--epochs", "1", "--no-progress", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
+
+
+def test_a_cnn_run_resumes_bit_identical(tmp_path):
+    """Checkpoint after step 8 of a conv run with dropout and batch norm, resume: the same θ, λ and history."""
+    from hyperreg.experiments.tune import tune
+
+    config = TuneConfig(arch=ARCH, epochs=1, batch=100, batchnorm=True, reg=("l2", "noise", "dropout"),
+                        log_every=4)
+    whole = tune(config)
+    path = str(tmp_path / "c.pkl")
+    tune(config, checkpoint=path, checkpoint_every=4, stop_after=10)
+    resumed = tune(None, resume=path)
+    for key in ("lambda", "val_loss", "val_error", "test_loss", "test_error"):
+        assert resumed[key] == whole[key]
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in whole["history"]]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in resumed["history"]] == strip

@@ -48,12 +48,18 @@ def avgpool_backward(xp, g_z, k):
     return _spread(xp, [share] * (k * k), k)
 
 
-def maxpool_forward(xp, h, k):
-    """z = max of each k×k window; also returns M, the one-hot first arg-max as k² arrays M_ij."""
+def _window_max(xp, h, k):
+    """The k² views h_ij and z = max_ij h_ij."""
     parts = [h[idx] for idx in _views(k)]
     z = parts[0]
     for part in parts[1:]:
         z = xp.maximum(z, part)
+    return parts, z
+
+
+def maxpool_forward(xp, h, k):
+    """z = max of each k×k window; also returns M, the one-hot first arg-max as k² arrays M_ij."""
+    parts, z = _window_max(xp, h, k)
     M, taken = [], None
     for part in parts:
         hit = part == z
@@ -111,11 +117,7 @@ class MaxPool(_Pool):
         return maxpool_forward(xp, h, self.k)
 
     def eval_forward(self, xp, h, P, stats=None):
-        parts = [h[idx] for idx in _views(self.k)]
-        z = parts[0]
-        for part in parts[1:]:
-            z = xp.maximum(z, part)
-        return z
+        return _window_max(xp, h, self.k)[1]
 
     def backward(self, xp, M, P, g_z, need_g_in):
         return (), maxpool_backward(xp, M, g_z, self.k) if need_g_in else None

@@ -262,3 +262,20 @@ def test_flatten_goes_before_the_first_dense_after_a_spatial_layer():
     assert shapes == [[(3, 2, 3, 3), (3,)], [(12, 5), (5,)], [(5, 3), (3,)], [(3,), (3,)], [(5,), (5,)]]
     eps = net.sample_noise(7, 0)
     assert [tuple(e.shape) for e in eps] == [(7, 2, 4, 4), (7, 12), (7, 5)]
+
+
+def test_running_statistics_of_a_conv_batch_norm_are_per_channel():
+    """After one update (the batch's own μ, var per channel), prediction with the running statistics gives
+    the batch-statistics logits; the statistics have one entry per channel."""
+    net = hyperreg.Net((2, 6, 6), [Conv(3, 3), MaxPool(2), Dense(4)], batchnorm=True)
+    rng = net.backend.rng(0)
+    theta, X = net.init_params(0) + 0.3 * rng.normal((net.n_params,)), rng.normal((9, 2, 6, 6))
+    batch_stats = host(net.backend, net.logits(theta, X))
+    net.update_running_stats(theta, X)
+    assert [tuple(m.shape) for m, v in net.running_stats] == [(3,)]
+    running = host(net.backend, net.logits(theta, X))
+    np.testing.assert_allclose(running, batch_stats, rtol=1e-6, atol=1e-6)
+    X2 = 2 * rng.normal((9, 2, 6, 6)) + 1  # another batch: the running statistics are X's, not its own
+    with_running = host(net.backend, net.logits(theta, X2))
+    net.running_stats = None
+    assert not np.allclose(with_running, host(net.backend, net.logits(theta, X2)), rtol=1e-3)
