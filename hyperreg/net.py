@@ -16,9 +16,11 @@ from array_api_compat import array_namespace, device
 from . import _checks as chk
 from .backends import Backend, get_backend
 from .nn.activation import ACTIVATIONS, Activation
-from .nn.batchnorm import BatchNorm
+from .nn.batchnorm import BatchNorm, bn_stats
+from .nn.dense import Dense
 from .nn.loss import ce_forward, softmax
 from .nn.params import ParamLayout
+from .nn.pool import Flatten
 from .nn.sweep import Hook, backward, forward
 from .point import TrainPoint
 from .regularizers import PENALTY_EPS, REGULARIZERS
@@ -26,8 +28,9 @@ from .regularizers.space import HyperSpace
 from .sample import Noise, noise_parts
 
 
-def build_stack(layers, activation, batchnorm):
-    """The internal stack: every hooked layer but the last followed by [batch norm,] the activation."""
+def build_stack(layers, activation, batchnorm, input_shape=None):
+    """The internal stack: every hooked layer but the last followed by [batch norm,] the activation, and
+    (given ``input_shape``) a ``Flatten`` before each Dense layer whose input is spatial (C, H, W)."""
     hooked = [i for i, layer in enumerate(layers) if layer.hooked]
     if not hooked or hooked[-1] != len(layers) - 1:
         raise ValueError(f"layers must end in a parametrized layer (Dense) that gives the logits, got {layers}")
@@ -36,7 +39,19 @@ def build_stack(layers, activation, batchnorm):
         stack.append(layer)
         if layer.hooked and i != hooked[-1]:
             stack += ([BatchNorm()] if batchnorm else []) + [Activation(activation)]
-    return stack
+    if input_shape is None:
+        return stack
+    out, shape = [], tuple(input_shape)
+    for layer in stack:
+        if isinstance(layer, Dense) and len(shape) > 1:
+            out.append(Flatten())
+            shape = out[-1].out_shape(shape)
+        out.append(layer)
+        shape = layer.out_shape(shape)
+    if len(shape) != 1:
+        raise ValueError(f"layers must end in a Dense layer that gives the logits (n, classes), got {layers} "
+                         f"whose output is (n, {', '.join(map(str, shape))}); add a Dense(classes) at the end")
+    return out
 
 
 class Net:
@@ -45,13 +60,18 @@ class Net:
     Parameters
     ----------
     input_shape : tuple of int
-        One example's shape, e.g. ``(d,)`` for an MLP (X is (n, *input_shape)).
+        One example's shape: ``(d,)`` for an MLP, ``(C, H, W)`` for images (X is (n, *input_shape)).
     layers : list of Layer
-        E.g. ``[Dense(100), Dense(10)]``; the activation follows every parametrized layer but the last.
+        E.g. ``[Dense(100), Dense(10)]`` or ``[Conv(16, 3), MaxPool(2), Conv(32, 3), MaxPool(2), Dense(10)]``
+        (``hyperreg.nn``); the activation follows every parametrized layer (Conv, Dense) but the last, and a
+        spatial input is flattened in (C, H, W) order before the first Dense. Hyperparameter i (``l2[i]``,
+        ``noise[i]``, ``keep[i]``) belongs to parametrized layer i and acts on its input (``noise[0]``: the
+        input noise).
     activation : {"relu", "leaky_relu", "tanh"}
     batchnorm : bool
-        Batch norm (batch statistics) before each hidden activation; γ, β follow the other parameters in θ.
-        ``update_running_stats`` keeps the averages that ``predict`` uses.
+        Batch norm (batch statistics; per channel over (n, H, W) after a Conv) before each hidden
+        activation; γ, β follow the other parameters in θ. ``update_running_stats`` keeps the averages
+        that ``predict`` uses.
     l2, l1, lhalf, noise, dropout : {"per-layer", "tied", None}
         Which hyperparameters exist: one per parametrized layer, or tied (noise: input and hidden apart).
         Any other kind registered in ``regularizers.REGULARIZERS`` is given the same way, by its name.
@@ -79,7 +99,7 @@ class Net:
         self.keep_delta = chk.check_scalar(keep_delta, "keep_delta", 0, 0.5, low_open=True)
         self.penalty_eps = chk.check_scalar(penalty_eps, "penalty_eps", 0, low_open=True)
         self.validate = bool(validate)
-        self.layers = build_stack(list(layers), activation, self.batchnorm)
+        self.layers = build_stack(list(layers), activation, self.batchnorm, self.input_shape)
         # positions of the parametrized layers in the stack, and each position's hooked-layer index
         self.hooked = [p for p, layer in enumerate(self.layers) if layer.hooked]
         self.hook_of = [self.hooked.index(p) if p in self.hooked else None for p in range(len(self.layers))]
@@ -294,7 +314,7 @@ class Net:
         inputs, saved = [], self.running_stats
         self.running_stats = None  # the batch statistics all the way up, as training sees them
         self._eval(theta, X, capture=inputs)
-        stats = [(xp.mean(a, axis=0), xp.var(a, axis=0)) for a in inputs]
+        stats = [bn_stats(xp, a) for a in inputs]
         if saved is None:
             self.running_stats = stats
         else:
