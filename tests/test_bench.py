@@ -127,3 +127,51 @@ def test_tuner_overhead_records(numpy_backend):
     assert recs[1]["target"] == 0.12 and recs[0]["target"] is None and recs[5]["target"] is None
     assert recs[5]["overhead_bound"] > recs[3]["overhead_bound"]  # the pair's extra sweep is in its bound
     assert "tuner-greedy-l2-k10" in bench.render_overhead(recs)
+
+
+TINY_CNN = "2x10x10:c3k3v-mp2-c4k3s2-ap2-d5-d3"
+
+
+def test_conv_flops_are_2_n_HW_Cin_k2_Cout_per_matmul_equivalent():
+    """By hand for TINY_CNN, n = 7: c3k3v on 2×10×10 → 3×8×8; mp2 → 3×4×4; c4k3s2 (pad 1) → 4×2×2; ap2 →
+    4×1×1; flatten 4; dense 4→5, 5→3. Pooling and flatten count nothing."""
+    n = 7
+    f = [2 * n * 8 * 8 * 2 * 9 * 3, 2 * n * 2 * 2 * 3 * 9 * 4, 2 * n * 4 * 5, 2 * n * 5 * 3]
+    assert bench.layer_flops(TINY_CNN, n) == f
+    assert bench.method_flops("plain", TINY_CNN, n) == 2 * f[0] + 3 * sum(f[1:])
+    assert bench.method_flops("hvp", TINY_CNN, n) == 2 * f[0] + 3 * sum(f[1:]) + 2 * f[0] + 6 * sum(f[1:])
+    assert bench.n_hypers("greedy-l2-noise", TINY_CNN) == 8 and bench.n_hypers("plain", TINY_CNN) == 4
+    for name in ("cnn28", "allcnn32"):  # the named CNN sizes parse and have a conv first
+        label, spec = bench.parse_size(name)
+        assert label == name and bench.matmul_dims(spec)[0][1] in (9, 27)
+
+
+def test_cnn_case_and_records():
+    case = bench.make_case(bench.resolve_backend("numpy"), bench.parse_size(TINY_CNN)[1], 7, "float64")
+    assert case.X.shape == (7, 2, 10, 10) and [e.shape for e in case.noise] == [
+        (7, 2, 10, 10), (7, 3, 4, 4), (7, 4), (7, 5)]
+    import numpy as np
+
+    for name, fn in bench.method_calls(case).items():
+        out = fn()
+        for a in out if isinstance(out, tuple) else (out,):
+            assert np.all(np.isfinite(a)), name
+    recs = bench.run_benchmark("numpy", sizes=[TINY_CNN], batches=[3], dtypes=["float64"],
+                               methods=["plain", "hvp", "greedy-l2"], repeats=1, warmup=0)
+    assert [r["method"] for r in recs] == ["plain", "hvp", "greedy-l2"]
+    assert all(r["sizes"] == TINY_CNN and r["size"] == TINY_CNN and r["ms"] > 0 for r in recs)
+
+
+@pytest.mark.parametrize("spec, match", [("1x8:c4k3-d3", "CxHxW"), ("1x8x8:c4k3-zz-d3", "zz"),
+                                         ("1x7x7:c4k3-mp2-d3", "divisible")])
+def test_bad_cnn_size_names_the_problem(spec, match, capsys):
+    with pytest.raises(ValueError, match=match):
+        bench.parse_size(spec)
+    assert main(["bench", "--sizes", spec, "--repeats", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert match in err and "\n" not in err
+
+
+def test_overhead_refuses_a_cnn_size(numpy_backend):
+    with pytest.raises(ValueError, match="MLP sizes"):
+        bench.tuner_overhead(numpy_backend, size="cnn28", batch=4, steps=2, repeats=1)

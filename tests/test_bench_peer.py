@@ -17,13 +17,18 @@ from hyperreg.bench import peer_torch  # noqa: E402  (after the skip: it needs t
 # torch.func.jvp loads a decomposition table through torch.jit.script, which warns in torch 2.13
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 TINY = "20-8-8-3"
+# every CNN piece the peer mirrors: valid and same padding, stride 2, max and average pooling, a flatten before
+# two dense layers (max-pool ties: the inputs are Gaussian, so a tie is a ReLU zero, whose gradient is 0 anyway)
+TINY_CNN = "2x10x10:c3k3v-mp2-c4k3s2-ap2-d5-d3"
 ATOL = 1e-10  # float64: the peer and hyperreg agree to rounding (~1e-16 here)
 
 
-@pytest.fixture(scope="module", params=["numpy", "torch"])
+@pytest.fixture(scope="module", params=[(be, size) for size in (TINY, TINY_CNN) for be in ("numpy", "torch")],
+                ids=lambda p: f"{p[0]}-{'cnn' if ':' in p[1] else 'mlp'}")
 def case(request):
-    return bench.make_case(bench.resolve_backend(request.param, "cpu" if request.param == "torch" else None),
-                           (20, 8, 8, 3), 7, "float64")
+    name, size = request.param
+    return bench.make_case(bench.resolve_backend(name, "cpu" if name == "torch" else None),
+                           bench.parse_size(size)[1], 7, "float64")
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +58,19 @@ def test_peer_gradient_and_hvp_are_hyperregs(case, peer, impl):
 @pytest.mark.parametrize("noisy", [False, True], ids=["greedy-l2", "greedy-l2-noise"])
 def test_peer_greedy_hypergradient_is_hyperregs(case, peer, impl, noisy):
     h = bench.method_calls(case)["greedy-l2-noise" if noisy else "greedy-l2"]()
-    assert h.shape == ((2 if noisy else 1) * 3,) and float(abs(h).min()) > 0  # every λ (σ too) has a signal
+    L = case.net_l2.n_layers
+    assert h.shape == ((2 if noisy else 1) * L,) and float(abs(h).min()) > 0  # every λ (σ too) has a signal
     _close(_host(peer.greedy(impl, noisy)), h)
+
+
+def test_peer_mirrors_the_cnn_layers(case, peer):
+    """On the CNN case the peer runs conv2d / pools / flatten in the net's order; on the MLP, dense and relu."""
+    kinds = [op[0] for op in peer.ops]
+    if ":" in case.sizes:
+        assert kinds == ["conv", "relu", "maxpool", "conv", "relu", "avgpool", "flatten", "dense", "relu", "dense"]
+        assert [op[1:] for op in peer.ops if op[0] == "conv"] == [(1, 0), (2, 1)]  # (stride, pad)
+    else:
+        assert kinds == ["dense", "relu", "dense", "relu", "dense"]
 
 
 def test_peer_step_updates_its_own_copy_in_place(case, peer):
@@ -85,6 +101,17 @@ def test_cli_peer_torch_writes_the_peer_fields(tmp_path, capsys):
     md = (tmp_path / "bench.md").read_text()
     assert "ratio to peer" in md and ("| torch.func |" in md or "| autograd |" in md)
     assert "ratio to peer" in capsys.readouterr().out
+
+
+def test_cli_peer_on_a_cnn_size(tmp_path):
+    out = tmp_path / "bench.json"
+    rc = main(["bench", "--sizes", TINY_CNN, "--batches", "4", "--dtypes", "float64", "--repeats", "1",
+               "--warmup", "0", "--threads", "1", "--methods", "plain", "hvp", "greedy-l2-noise",
+               "--peer", "torch", "--json", str(out)])
+    assert rc == 0
+    recs = {r["method"]: r for r in json.loads(out.read_text())}
+    assert set(recs) == {"plain", "hvp", "greedy-l2-noise"}
+    assert all(r["sizes"] == TINY_CNN and r["peer_ms"] > 0 for r in recs.values())
 
 
 def test_missing_torch_is_a_one_line_error_naming_the_extra(monkeypatch, capsys):

@@ -5,8 +5,8 @@ the ratio to PyTorch computing the same quantity (issue 12).
 A leaf subpackage: it times the library's own functions and nothing imports it but the CLI and
 ``benchmarks/``. One concept per module:
 
-    flops       the FLOP model (``method_flops``, ``METHODS``)
-    cases       the problem each method is timed on (``make_case``, ``SIZES``, ``resolve_backend``)
+    flops       the FLOP model, dense and conv layers (``method_flops``, ``matmul_dims``, ``METHODS``)
+    cases       the problem each method is timed on, MLP or CNN (``make_case``, ``SIZES``, ``resolve_backend``)
     methods     one step of each method by the library's functions (``method_calls``)
     timing      round-robin medians and the records (``time_calls``, ``run_benchmark``)
     peer_torch  the same quantities by PyTorch's autodiff (``TorchPeer``)
@@ -15,8 +15,8 @@ A leaf subpackage: it times the library's own functions and nothing imports it b
     report      the markdown table, the chart, the saved files
 """
 
-from .cases import FULL, LR, QUICK, SIZES, Case, make_case, parse_size, resolve_backend
-from .flops import CG_ITERS, METHODS, PASSES, layer_flops, method_flops, n_hypers, pass_flops
+from .cases import FULL, LR, QUICK, SIZES, Case, make_case, make_net, parse_size, resolve_backend
+from .flops import CG_ITERS, METHODS, PASSES, layer_flops, matmul_dims, method_flops, n_hypers, pass_flops
 from .machine import blas_threads, machine_info
 from .methods import CLIP_RADIUS, matmul_call, method_calls
 from .overhead import OVERHEAD_TARGETS, render_overhead, tuner_overhead
@@ -26,7 +26,8 @@ from .timing import PEER_KEYS, PEERS, RECORD_KEYS, run_benchmark, time_calls
 __all__ = [
     "CG_ITERS", "CLIP_RADIUS", "FULL", "GPU_BACKENDS", "LR", "METHODS", "OVERHEAD_TARGETS", "PASSES",
     "PEERS", "PEER_KEYS", "QUICK", "RECORD_KEYS", "SIZES", "TARGET_PEAK", "TARGET_RATIO", "Case",
-    "blas_threads", "layer_flops", "load_records", "machine_info", "make_case", "matmul_call", "method_calls",
-    "method_flops", "n_hypers", "parse_size", "pass_flops", "plot", "render_markdown", "render_overhead",
-    "resolve_backend", "run_benchmark", "save", "time_calls", "tuner_overhead",
+    "blas_threads", "layer_flops", "load_records", "machine_info", "make_case", "make_net", "matmul_call",
+    "matmul_dims", "method_calls", "method_flops", "n_hypers", "parse_size", "pass_flops", "plot",
+    "render_markdown", "render_overhead", "resolve_backend", "run_benchmark", "save", "time_calls",
+    "tuner_overhead",
 ]

@@ -1,10 +1,16 @@
 """The FLOP model: the matmul FLOPs each timed method must do, so a time ratio has a bound to meet.
 
     f_l = 2 n d_l d_{l+1}                      one (n × d_l) @ (d_l × d_{l+1}) matmul of dense layer l
+    f_l = 2 n H'_l W'_l C_l k_l² C_{l+1}       one matmul-equivalent of conv layer l: W₂ (C_{l+1} × C_l k²)
+                                              @ unfold(h) (C_l k² × H'W') for each of the n examples
     F(pass) = first · f_0 + other · Σ_{l≥1} f_l  (per-pass counts in ``PASSES``)
     flop_bound_ratio = F(method) / F(plain)
 
-One matmul-equivalent of dense layer l is f_l FLOPs (n the batch). What each pass must do per layer,
+One matmul-equivalent of parametrized layer l is f_l FLOPs (n the batch), l counting the parametrized
+(dense and conv) layers only. A convolution is one matmul on unfolded patches (``nn/conv.py``), so every
+pass below has the same matmul counts for conv as for dense layers (a = W₂ U, g_W = Σ_n g_a Uᵀ,
+g_h = fold(W₂ᵀ g_a), and their R-versions); unfold / fold, pooling and flatten move memory and are not
+counted. What each pass must do per layer,
 "first" being l = 0 (input X: data, so no g_X, and R{X} = 0) and "other" l ≥ 1:
 
   grad  = forward + backward            a = h W;  g_W = hᵀ g_a;  g_h = g_a Wᵀ           first 2 | other 3
@@ -31,9 +37,34 @@ CG_ITERS = 10  # the CG steps of ``ift-cg10``
 PASSES = {"grad": (2, 3), "val": (2, 3), "hvp": (2, 6), "mixed-noise": (3, 4)}
 
 
+def matmul_dims(sizes):
+    """(m, k, o) per parametrized layer: its matmul-equivalent is (n·m × k) @ (k × o).
+
+    ``sizes``: MLP widths (d_0, …, d_L) → (1, d_l, d_{l+1}); or a CNN ``"CxHxW:arch"`` (``cases.parse_size``)
+    → (H'·W', C_in·k², C_out) per conv and (1, d_in, d_out) per dense layer."""
+    if not isinstance(sizes, str):
+        return [(1, a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+    from ..net import build_stack
+    from ..nn.arch import parse_arch
+    from ..nn.conv import Conv
+    from ..nn.dense import Dense
+
+    head, _, arch = sizes.partition(":")
+    shape = tuple(int(s) for s in head.split("x"))
+    dims = []
+    for layer in build_stack(parse_arch(arch), "relu", False, shape):
+        out = layer.out_shape(shape)
+        if isinstance(layer, Conv):
+            dims.append((out[1] * out[2], shape[0] * layer.kernel ** 2, out[0]))
+        elif isinstance(layer, Dense):
+            dims.append((1, shape[0], out[0]))
+        shape = out
+    return dims
+
+
 def layer_flops(sizes, n):
-    """f_l = 2 n d_l d_{l+1}: the FLOPs of one (n × d_l) @ (d_l × d_{l+1}) matmul, per dense layer."""
-    return [2.0 * n * a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    """f_l = 2 n m_l k_l o_l (``matmul_dims``): 2 n d_l d_{l+1} for dense, 2 n H'W' C_in k² C_out for conv."""
+    return [2.0 * n * m * k * o for m, k, o in matmul_dims(sizes)]
 
 
 def pass_flops(name, sizes, n):
@@ -45,7 +76,7 @@ def pass_flops(name, sizes, n):
 
 def n_hypers(method, sizes):
     """Hyperparameters of the method's network: L2 per layer, plus noise per layer for ``*-noise``."""
-    L = len(sizes) - 1
+    L = len(matmul_dims(sizes))
     return 2 * L if method in ("greedy-l2-noise", "greedy-l2-noise-anti", "clip-l2-noise") else L
 
 

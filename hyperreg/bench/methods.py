@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..hypergrad import ClipR, greedy, hypergradient, tangent_step
 from ..hypergrad.linalg import cg_fixed
 from .cases import LR
-from .flops import CG_ITERS
+from .flops import CG_ITERS, matmul_dims
 
 CLIP_RADIUS = 1.0  # r of ClipR's column clip
 
@@ -64,12 +64,13 @@ def method_calls(case):
 
 
 def matmul_call(case):
-    """The plain step's matmuls alone, on the same shapes and layouts (h W, hᵀ g_a, g_a Wᵀ)."""
+    """The plain step's matmuls alone, on the same shapes and layouts (h W, hᵀ g_a, g_a Wᵀ); a conv layer's
+    as the (n·H'W' × C_in k²) @ (C_in k² × C_out) matmul of the same FLOPs (``flops.matmul_dims``)."""
     rng, dt = case.backend.rng(1), case.dtype
-    n, sizes = case.batch, case.sizes
     ops = []
-    for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        h, W, g_a = rng.normal((n, a), dt), rng.normal((a, b), dt), rng.normal((n, b), dt)
+    for l, (m, a, b) in enumerate(matmul_dims(case.sizes)):
+        rows = case.batch * m
+        h, W, g_a = rng.normal((rows, a), dt), rng.normal((a, b), dt), rng.normal((rows, b), dt)
         ops.append((h, W, g_a, l > 0))
 
     def run():

@@ -33,6 +33,8 @@ def tuner_overhead(backend="numpy", device=None, size="B", batch=100, dtype="flo
 
     be = resolve_backend(backend, device) if isinstance(backend, str) else backend
     label, widths = parse_size(size)
+    if isinstance(widths, str):
+        raise ValueError(f"--overhead times MLP sizes (A, B, C or widths like 784-100-10), got the CNN {size!r}")
     rng = be.rng(seed)
     n_train, n_val = 10 * batch, 5 * batch
     X, Xv = rng.normal((n_train, widths[0]), dtype), rng.normal((n_val, widths[0]), dtype)

@@ -5,6 +5,10 @@ hand-derived sweeps against a mainstream framework on the same machine.
     L_T(θ, λ) = mean CE(f(X; θ, σ, ε), y) + Σ_l λ_l/2 ‖W_l‖²,   h̃_l = h_l + σ_l ε_l,  a_l = h̃_l W_l + b_l
     L_V(θ)    = mean CE(f(X_V; θ, 0), y_V)
 
+On a CNN case the layer l of f is ``torch.nn.functional.conv2d(h̃_l, W_l, b_l, stride, padding)`` (W_l of
+shape (C_out, C_in, k, k), a cross-correlation as hyperreg's), ``max_pool2d`` / ``avg_pool2d`` (window =
+stride = k) and a flatten in (C, H, W) order before the first dense layer, in the order of ``Net.layers``.
+
     plain            g = ∇_θ L_T;  θ ← θ − η g in place
     hvp              H v = ∇_θ ⟨∇_θ L_T, v⟩       autograd: double backward;  torch.func: jvp of grad
     greedy-l2        h = −η (∂g_T/∂λ)ᵀ ∇L_V(θ'),  θ' = θ − η g_T    (a VJP of g_T in λ; L2 per layer)
@@ -37,31 +41,73 @@ def import_torch():
     return torch
 
 
-def logits(params, X, sigma=None, eps=None):
-    """o = f(X; θ, σ, ε): h̃_l = h_l + σ_l ε_l, a_l = h̃_l W_l + b_l, h_{l+1} = relu(a_l), o = a_{L−1}.
+def net_ops(net):
+    """``net.layers`` as the peer's ops: ("dense",), ("conv", stride, pad), ("relu",), ("maxpool", k),
+    ("avgpool", k), ("flatten",); a layer the peer has no counterpart of is a ValueError."""
+    from ..nn.activation import Activation
+    from ..nn.conv import Conv
+    from ..nn.dense import Dense
+    from ..nn.pool import AvgPool, Flatten, MaxPool
 
-    ``params``: (W_0, b_0, W_1, b_1, …), W_l of shape (d_l, d_{l+1}) as in ``MLP.unflatten``."""
+    ops = []
+    for layer in net.layers:
+        if isinstance(layer, Dense):
+            ops.append(("dense",))
+        elif isinstance(layer, Conv):
+            ops.append(("conv", layer.stride, layer.pad))
+        elif isinstance(layer, Activation) and layer.name == "relu":
+            ops.append(("relu",))
+        elif isinstance(layer, (MaxPool, AvgPool)):
+            ops.append(("maxpool" if isinstance(layer, MaxPool) else "avgpool", layer.k))
+        elif isinstance(layer, Flatten):
+            ops.append(("flatten",))
+        else:
+            raise ValueError(f"the torch peer has no counterpart of {layer!r} (dense, conv, relu, pools)")
+    return tuple(ops)
+
+
+MLP_OPS = None  # ``logits`` without ops: dense layers with relu between them (an MLP)
+
+
+def logits(params, X, sigma=None, eps=None, ops=MLP_OPS):
+    """o = f(X; θ, σ, ε): h̃_l = h_l + σ_l ε_l into parametrized layer l, a_l = h̃_l W_l + b_l (dense) or
+    conv2d(h̃_l, W_l) + b_l, relu / pools / flatten as ``ops`` (``net_ops``) say; o the last layer's a.
+
+    ``params``: (W_0, b_0, W_1, b_1, …) as in ``Net.unflatten``: dense W_l (d_l, d_{l+1}), conv W_l
+    (C_out, C_in, k, k)."""
     L = len(params) // 2
-    h = X
-    for l in range(L):
-        if sigma is not None:
-            h = h + sigma[l] * eps[l]
-        a = torch.addmm(params[2 * l + 1], h, params[2 * l])
-        h = torch.relu(a) if l < L - 1 else a
+    if ops is None:
+        ops = (("dense",), ("relu",)) * (L - 1) + (("dense",),)
+    h, l = X, 0
+    for op in ops:
+        if op[0] in ("dense", "conv"):
+            if sigma is not None:
+                h = h + sigma[l] * eps[l]
+            W, b = params[2 * l], params[2 * l + 1]
+            h = torch.addmm(b, h, W) if op[0] == "dense" else F.conv2d(h, W, b, stride=op[1], padding=op[2])
+            l += 1
+        elif op[0] == "relu":
+            h = torch.relu(h)
+        elif op[0] == "maxpool":
+            h = F.max_pool2d(h, op[1])
+        elif op[0] == "avgpool":
+            h = F.avg_pool2d(h, op[1])
+        else:
+            h = h.reshape(h.shape[0], -1)
     return h
 
 
-def train_loss(params, lam, X, y, eps=None):
+def train_loss(params, lam, X, y, eps=None, ops=MLP_OPS):
     """L_T = mean CE + Σ_l λ_l/2 ‖W_l‖²; with ε, σ_l = λ_{L+l} (the noise block follows the L2 block)."""
     L = len(params) // 2
     sigma = None if eps is None else lam[L:2 * L]
     penalty = sum(lam[l] * torch.sum(params[2 * l] * params[2 * l]) for l in range(L))
-    return F.cross_entropy(logits(params, X, sigma, eps), y) + 0.5 * penalty
+    return F.cross_entropy(logits(params, X, sigma, eps, ops), y) + 0.5 * penalty
 
 
-def val_loss(params, X, y):
+def val_loss(params, X, y, ops=MLP_OPS):
     """L_V = mean CE(f(X_V; θ, 0), y_V): no penalty, no noise."""
-    return F.cross_entropy(logits(params, X), y)
+    return F.cross_entropy(logits(params, X, ops=ops), y)
 
 
 def flat(tensors):
@@ -102,7 +148,14 @@ class TorchPeer:
         self.y, self.yv = copy(case.y, torch.int64), copy(case.yv, torch.int64)
         self.eps = tuple(copy(e) for e in case.noise)
         self.v = tuple(copy(a) for pair in case.net_l2.unflatten(case.v) for a in pair)
+        self.ops = net_ops(case.net_l2)
         self.label = f"torch {torch.__version__} on {self.device}, {torch.get_num_threads()} threads"
+
+    def _train_loss(self, params, lam, X, y, eps=None):
+        return train_loss(params, lam, X, y, eps, self.ops)
+
+    def _val_loss(self, params, X, y):
+        return val_loss(params, X, y, self.ops)
 
     # --- the quantities, two ways each, per layer (``flat`` lays them out as θ) -------------------------
 
@@ -110,9 +163,9 @@ class TorchPeer:
         """g_T = ∇_θ L_T(θ, λ) (L2 per layer, no noise), a tuple per layer."""
         lam = self.lam[False]
         if impl == "torch.func":
-            return func.grad(train_loss)(params or self.params, lam, self.X, self.y)
+            return func.grad(self._train_loss)(params or self.params, lam, self.X, self.y)
         params = params or self.leaves
-        return torch.autograd.grad(train_loss(params, lam, self.X, self.y), params)
+        return torch.autograd.grad(self._train_loss(params, lam, self.X, self.y), params)
 
     def step(self, impl):
         """One SGD step θ ← θ − η g_T in place on the way's own copy of θ; returns g_T."""
@@ -127,25 +180,25 @@ class TorchPeer:
         """H v, a tuple per layer (v the case's direction)."""
         lam = self.lam[False]
         if impl == "torch.func":
-            g = func.grad(train_loss)
+            g = func.grad(self._train_loss)
             return func.jvp(lambda p: g(p, lam, self.X, self.y), (self.params,), (self.v,))[1]
-        g = torch.autograd.grad(train_loss(self.leaves, lam, self.X, self.y), self.leaves, create_graph=True)
+        g = torch.autograd.grad(self._train_loss(self.leaves, lam, self.X, self.y), self.leaves, create_graph=True)
         return torch.autograd.grad(g, self.leaves, grad_outputs=self.v)
 
     def greedy(self, impl, noisy):
         """h = −η (∂g_T/∂λ)ᵀ ∇L_V(θ − η g_T), shape (n_hypers,); ``noisy``: λ = (L2, σ) with the case's ε."""
         eps = self.eps if noisy else None
         if impl == "torch.func":
-            g, pull = func.vjp(lambda lam: func.grad(train_loss)(self.params, lam, self.X, self.y, eps),
+            g, pull = func.vjp(lambda lam: func.grad(self._train_loss)(self.params, lam, self.X, self.y, eps),
                                self.lam[noisy])
-            v = func.grad(val_loss)(tuple(p - LR * gp for p, gp in zip(self.params, g)), self.Xv, self.yv)
+            v = func.grad(self._val_loss)(tuple(p - LR * gp for p, gp in zip(self.params, g)), self.Xv, self.yv)
             return -LR * pull(v)[0]
         lam = self.lam_leaf[noisy]
-        g = torch.autograd.grad(train_loss(self.leaves, lam, self.X, self.y, eps), self.leaves,
+        g = torch.autograd.grad(self._train_loss(self.leaves, lam, self.X, self.y, eps), self.leaves,
                                 create_graph=True)
         with torch.no_grad():
             moved = tuple((p - LR * gp).requires_grad_() for p, gp in zip(self.leaves, g))
-        v = torch.autograd.grad(val_loss(moved, self.Xv, self.yv), moved)
+        v = torch.autograd.grad(self._val_loss(moved, self.Xv, self.yv), moved)
         return -LR * torch.autograd.grad(g, lam, grad_outputs=v)[0]
 
     # --- what the benchmark times ------------------------------------------------------------------

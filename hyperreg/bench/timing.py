@@ -107,7 +107,8 @@ def run_benchmark(backend="numpy", device=None, sizes=("B",), batches=(100,), dt
                     flops = method_flops(m, widths, batch)
                     gflops = flops / secs[m] / 1e9
                     rec = {
-                        "method": m, "sizes": list(widths), "batch": int(batch), "dtype": dtype,
+                        "method": m, "sizes": widths if isinstance(widths, str) else list(widths),
+                        "batch": int(batch), "dtype": dtype,
                         "backend": be.name, "ms": secs[m] * 1e3, "ratio_to_plain": secs[m] / secs["plain"],
                         "flop_bound_ratio": flops / plain_flops,
                         "gflops": gflops, "pct_of_matmul_peak": 100.0 * gflops / raw_gflops,

@@ -20,7 +20,8 @@ def add_parser(sub):
     p.add_argument("--threads", type=int,
                    help="limit the BLAS threads (threadpoolctl) and torch's (peer, torch backend); default: all")
     p.add_argument("--quick", action="store_true", help="a sub-minute run: sizes A B, batch 100, float32")
-    p.add_argument("--sizes", nargs="+", help=f"A, B, C or widths like 784-100-10 (default {FULL['sizes']})")
+    p.add_argument("--sizes", nargs="+", help=f"A, B, C, widths like 784-100-10, the CNNs cnn28, allcnn32 or "
+                                              f"CxHxW:arch like 1x28x28:c16k3-mp2-d10 (default {FULL['sizes']})")
     p.add_argument("--batches", nargs="+", type=int)
     p.add_argument("--dtypes", nargs="+", choices=("float32", "float64"))
     p.add_argument("--methods", nargs="+", choices=METHODS)
