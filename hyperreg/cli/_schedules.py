@@ -22,6 +22,9 @@ def add_parser(sub):
     p.add_argument("--data", default="digits",
                    help="digits (bundled), mnist[:DIR], fashion-mnist[:DIR] or npz:PATH (default %(default)s)")
     p.add_argument("--hidden", default=None, help="hidden widths, comma-separated (default 32,128,512)")
+    p.add_argument("--arch", default="", help="a CNN instead of the MLP (hyperreg tune's --arch spelling), {h} "
+                                              "standing for each --hidden width, e.g. c{h}k3-mp2-c{h}k3-mp2-d10; "
+                                              "without {h}: one net, labelled by its first width")
     p.add_argument("--steps", default=None, help="steps per value S, comma-separated; Fig. 2, 3 and the table "
                                                  "use the last (default 250,1000)")
     p.add_argument("--values", default="0.01,0.003,0.001,0",
@@ -71,6 +74,11 @@ def settings(args):
         kw.update(QUICK)
     if args.hidden:
         kw["hidden"] = _numbers(args.hidden, "hidden", int)
+    if args.arch:
+        kw["arch"] = args.arch
+        if not args.hidden and "{h}" not in args.arch:
+            first = (args.arch.split("-")[0].lstrip("cd").split("k")[0])
+            kw["hidden"] = (int(first),) if first.isdigit() else (1,)
     if args.steps:
         kw["steps_per_value"] = _numbers(args.steps, "steps", int)
     try:

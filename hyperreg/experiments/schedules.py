@@ -10,6 +10,10 @@ list of values V (n of them) and S steps per value, every method trains for n·S
     pull-down     V in decreasing order, S steps each     pull-up   V in increasing order
     gap           ``GapPolicy`` from λ₀ = max V           greedy, clip   Adam on log λ from λ₀ (T1–T2; ClipR)
 
+With ``arch`` (``--arch``, e.g. ``c{h}k3-mp2-c{h}k3-mp2-d10``) the net is that CNN instead of the MLP, ``{h}``
+standing for each entry of ``hidden`` (an arch without ``{h}`` takes one ``hidden`` entry, its label): Lu's
+Fig. 4 analogue, the schedules on a CNN (``docs/cnn``).
+
 Reported: TEST accuracy (the split never used for any choice). Lu's Fig. 1 is the gain of pull-down over the
 best constant, as a function of h and S; Fig. 2 pull-down − pull-up; Fig. 3 the gap policy's gain.
 
@@ -55,6 +59,7 @@ class Settings:
     eval_size: int = GapPolicy.eval_size
     backend: str = "numpy"
     methods: tuple = ("pull-down", "pull-up", "gap", "greedy", "clip")
+    arch: str = ""  # a CNN instead of the MLP, "{h}" standing for each hidden width (nn.arch); "" = MLP
 
     def validate(self):
         if self.penalty not in PENALTIES:
@@ -72,7 +77,19 @@ class Settings:
         if self.batch < 1:
             raise ValueError(f"--batch must be ≥ 1, got {self.batch}")
         self.gap_policy()  # GapPolicy checks its own numbers
+        if self.arch:
+            if "{h}" not in self.arch and len(self.hidden) > 1:
+                raise ValueError(f"--arch {self.arch!r} has no {{h}} to put the widths {list(self.hidden)} in: "
+                                 "write {h} where a width goes (c{h}k3-mp2-d10) or give one --hidden")
+            for h in self.hidden:
+                self.layers(h)  # parse_arch names a bad token
         return self
+
+    def layers(self, hidden: int) -> list:
+        """The CNN's layer objects for width ``hidden`` (``{h}`` in ``arch``)."""
+        from ..nn.arch import parse_arch
+
+        return parse_arch(self.arch.replace("{h}", str(hidden)))
 
     @property
     def main_steps(self) -> int:
@@ -91,10 +108,21 @@ def _setup(s: Settings, hidden: int, seed: int):
     ds = _load(s.data, seed)
     be = get_backend(s.backend)
     modes = {"l2": None, s.penalty: "tied"}
-    net = MLP([ds.n_features, hidden, ds.n_classes], "relu", l2=modes["l2"], l1=modes.get("l1"),
-              lhalf=modes.get("lhalf"), backend=be, validate=False)
+    regs = dict(l2=modes["l2"], l1=modes.get("l1"), lhalf=modes.get("lhalf"), backend=be, validate=False)
+    if s.arch:
+        from ..net import Net
+        from ..nn.arch import arch_input_shape
+
+        layers = s.layers(hidden)
+        net = Net(arch_input_shape(layers, ds.feature_shape), layers, "relu", noise=None, **regs)
+        if net.n_classes != ds.n_classes:
+            raise ValueError(f"--arch must end in d{ds.n_classes} for the {ds.n_classes} classes of {ds.name}, "
+                             f"got {s.arch!r}")
+    else:
+        net = MLP([ds.n_features, hidden, ds.n_classes], "relu", **regs)
 
     def put(X, y):
+        X = np.reshape(X, (-1, *net.input_shape))
         return be.asarray(X, dtype="float64"), be.asarray(np.asarray(y, dtype=np.int64))
 
     prob = MLPProblem(net, *put(ds.X_train, ds.y_train), *put(ds.X_val, ds.y_val), batch_size=s.batch)
@@ -112,9 +140,13 @@ def _load(spec, seed):
     return _DATA[(spec, seed)]
 
 
-def _accuracy(net, theta, X, y) -> float:
+def _accuracy(net, theta, X, y, chunk: int = 1000) -> float:
+    """Fraction of rows predicted right, ``chunk`` rows per forward pass (a CNN's unfolded patches of a whole
+    test set would not fit)."""
     xp = net.xp
-    return float(xp.mean(xp.astype(net.predict(theta, X) == y, theta.dtype)))
+    right = sum(float(xp.sum(xp.astype(net.predict(theta, X[i:i + chunk]) == y[i:i + chunk], theta.dtype)))
+                for i in range(0, X.shape[0], chunk))
+    return right / X.shape[0]
 
 
 def train(s: Settings, hidden: int, seed: int, method, lam0: float, steps: int) -> dict:
@@ -278,7 +310,7 @@ def plot(doc, path):
     for ax in axes:
         ax.axhline(0, color="gray", lw=0.8)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("hidden units")
+        ax.set_xlabel(f"h in {s['arch']}" if s.get("arch") else "hidden units")
         ax.set_ylabel("test accuracy gain (points)")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
