@@ -19,6 +19,15 @@ def test_setup_builds_the_cnn_with_h_filled_in():
     assert tuple(X_test.shape[1:]) == (1, 8, 8) and net.blocks.keys() == {"l2"}  # one tied L2, no noise
 
 
+def test_val_batch_reaches_the_problem(tmp_path):
+    s = schedules.Settings(arch="c{h}k3-mp2-d10", hidden=(3,), val_batch=16).validate()
+    assert schedules._setup(s, 3, 0)[0].val_batch_size == 16
+    assert schedules._setup(schedules.Settings(hidden=(3,)), 3, 0)[0].val_batch_size is None  # 0: all of T2
+    assert main(["schedules", "--quick", "--hidden", "3", "--steps", "3", "--values", "0.01,0", "--val-batch",
+                 "16", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "schedules.json").read_text())["settings"]["val_batch"] == 16
+
+
 def test_quick_cnn_run_has_every_method_per_width(tmp_path):
     argv = ["schedules", "--quick", "--arch", "c{h}k3-mp2-d10", "--hidden", "2,3", "--steps", "4",
             "--values", "0.01,0", "--out", str(tmp_path)]
@@ -40,6 +49,7 @@ def test_arch_without_h_runs_once_labelled_by_its_first_width(tmp_path):
     (["--arch", "c4k3-mp2-d10", "--hidden", "2,3"], "{h}"),
     (["--arch", "c{h}k3-zz-d10"], "'zz' is not a layer"),
     (["--arch", "c{h}k3-mp2-d7"], "d10"),
+    (["--val-batch", "-1"], "--val-batch"),
 ])
 def test_bad_arch_is_one_line_and_exit_2(argv, match, capsys, tmp_path):
     assert main(["schedules", "--quick", "--steps", "2", "--values", "0.01,0", "--out", str(tmp_path), *argv]) == 2

@@ -25,6 +25,8 @@ def add_parser(sub):
     p.add_argument("--arch", default="", help="a CNN instead of the MLP (hyperreg tune's --arch spelling), {h} "
                                               "standing for each --hidden width, e.g. c{h}k3-mp2-c{h}k3-mp2-d10; "
                                               "without {h}: one net, labelled by its first width")
+    p.add_argument("--val-batch", type=nonneg_int, default=0,
+                   help="T2 rows per hyper step of greedy and clip (default 0: all of T2)")
     p.add_argument("--steps", default=None, help="steps per value S, comma-separated; Fig. 2, 3 and the table "
                                                  "use the last (default 250,1000)")
     p.add_argument("--values", default="0.01,0.003,0.001,0",
@@ -69,7 +71,8 @@ def settings(args):
                        f"got {args.gap!r}")
     kw = dict(data=args.data, values=_numbers(args.values, "values", float), penalty=args.penalty,
               seeds=tuple(range(args.seed, args.seed + args.seeds)), lr=args.lr, hyper_lr=args.hyper_lr,
-              gap_every=int(gap[0]), gap_up=gap[1], gap_down=gap[2], gap_high=gap[3], gap_low=gap[4])
+              val_batch=args.val_batch, gap_every=int(gap[0]), gap_up=gap[1], gap_down=gap[2], gap_high=gap[3],
+              gap_low=gap[4])
     if args.quick:
         kw.update(QUICK)
     if args.hidden:

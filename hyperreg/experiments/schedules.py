@@ -60,6 +60,7 @@ class Settings:
     backend: str = "numpy"
     methods: tuple = ("pull-down", "pull-up", "gap", "greedy", "clip")
     arch: str = ""  # a CNN instead of the MLP, "{h}" standing for each hidden width (nn.arch); "" = MLP
+    val_batch: int = 0  # T2 rows per hyper step of greedy / clip (0: all of T2)
 
     def validate(self):
         if self.penalty not in PENALTIES:
@@ -76,6 +77,8 @@ class Settings:
                 raise ValueError(f"--{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
         if self.batch < 1:
             raise ValueError(f"--batch must be ≥ 1, got {self.batch}")
+        if self.val_batch < 0:
+            raise ValueError(f"--val-batch must be ≥ 0 (0: all of T2), got {self.val_batch}")
         self.gap_policy()  # GapPolicy checks its own numbers
         if self.arch:
             if "{h}" not in self.arch and len(self.hidden) > 1:
@@ -125,7 +128,8 @@ def _setup(s: Settings, hidden: int, seed: int):
         X = np.reshape(X, (-1, *net.input_shape))
         return be.asarray(X, dtype="float64"), be.asarray(np.asarray(y, dtype=np.int64))
 
-    prob = MLPProblem(net, *put(ds.X_train, ds.y_train), *put(ds.X_val, ds.y_val), batch_size=s.batch)
+    prob = MLPProblem(net, *put(ds.X_train, ds.y_train), *put(ds.X_val, ds.y_val), batch_size=s.batch,
+                      val_batch_size=s.val_batch or None)
     return prob, net, put(ds.X_test, ds.y_test)
 
 
