@@ -57,6 +57,7 @@ def add_config_options(p, method=True):
     p.add_argument("--seed", type=int, help="seeds the split, θ₀, minibatches and noise (default 0)")
     p.add_argument("--log-every", type=int, help="steps between history records (default: ~60 records)")
     p.add_argument("--val-batch", type=int, help="T2 minibatch per hyper step (default 0: all of T2)")
+    p.add_argument("--train-size", type=int, help="use only the first N rows of T1 (default 0: all of it)")
     p.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK_EPOCHS} epochs unless --epochs")
 
 
@@ -107,7 +108,7 @@ def config_from_args(args, **overrides):
     kw = {}
     for name in ("data", "activation", "batchnorm", "tied", "method", "every", "warmup", "hyper_lr",
                  "hyper_optimizer", "hyper_eps", "antithetic", "epochs", "batch", "lr", "anneal", "optimizer",
-                 "backend", "dtype", "seed", "log_every", "val_batch"):
+                 "backend", "dtype", "seed", "log_every", "val_batch", "train_size"):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v

@@ -81,6 +81,7 @@ class TuneConfig:
     log_every: int = 0  # 0: about 60 records over the run (at most one per 5 steps)
     val_batch: int = 0  # 0: all of T2 in each hyper step
     freeze: tuple = ()  # names held at their initial λ (Luketina Fig. 1 left: noise[hidden] off)
+    train_size: int = 0  # 0: all of T1; n: its first n rows (the seed's draw), T2 and test unchanged
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -116,7 +117,7 @@ class TuneConfig:
         for name in ("batch",):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"--{name} must be a positive integer, got {getattr(self, name)!r}")
-        for name in ("warmup", "log_every", "val_batch"):
+        for name in ("warmup", "log_every", "val_batch", "train_size"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be ≥ 0, got {getattr(self, name)!r}")
         if any(int(s) < 1 for s in self.sizes):
@@ -155,13 +156,21 @@ class Run:
 
 
 def load_data(config: TuneConfig):
-    """The dataset of ``config.data`` (split from ``config.seed``), cached per process."""
+    """The dataset of ``config.data`` (split from ``config.seed``), cached per process; with
+    ``config.train_size`` = n > 0, T1 is cut to its first n rows (already in the seed's random order; the
+    preprocessing statistics stay those of the whole T1)."""
     key = (config.data, config.seed)
     if key not in _DATA_CACHE:
         from ..data import load_dataset
 
         _DATA_CACHE[key] = load_dataset(config.data, seed=config.seed)
-    return _DATA_CACHE[key]
+    ds, n = _DATA_CACHE[key], int(config.train_size)
+    if n and n < len(ds.y_train):
+        idx = {k: (v[:n] if k == "train" else v) for k, v in ds.indices.items()}
+        ds = dataclasses.replace(ds, X_train=ds.X_train[:n], y_train=ds.y_train[:n], indices=idx)
+    elif n > len(ds.y_train):
+        raise ValueError(f"--train-size must be at most T1's {len(ds.y_train)} rows of {config.data}, got {n}")
+    return ds
 
 
 _DATA_CACHE: dict = {}
