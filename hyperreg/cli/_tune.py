@@ -20,6 +20,10 @@ def add_config_options(p, method=True):
     from ..experiments.tune import TuneConfig
 
     d = TuneConfig()
+    p.add_argument("--protocol", help="a paper's preset: luketina2016 | luketina2016-adam | iclr2018 | hyperreg "
+                                      "(default hyperreg: its own defaults); options given beside it win; "
+                                      "hyperreg/experiments/protocols.py says what each paper states and "
+                                      "what the preset chose where it does not")
     p.add_argument("--data", help=f"digits | mnist | fashion-mnist | cifar10 | svhn | npz:PATH (default {d.data})")
     p.add_argument("--sizes", help=f"hidden widths, comma-separated (default {','.join(map(str, d.sizes))})")
     p.add_argument("--activation", help=f"relu | leaky_relu | tanh (default {d.activation})")
@@ -37,8 +41,15 @@ def add_config_options(p, method=True):
         p.add_argument("--method", help=f"{METHODS} (default {d.method})")
         p.add_argument("--every", type=int, help=f"elementary steps per hyper step (default {d.every})")
         p.add_argument("--warmup", type=int, help="elementary steps before the first hyper step (default 0)")
-        p.add_argument("--hyper-lr", type=float, help=f"hyper-optimizer step size on log λ (default {d.hyper_lr})")
-        p.add_argument("--hyper-optimizer", help=f"adam | sgd, on φ = log λ (default {d.hyper_optimizer})")
+        p.add_argument("--hyper-lr", help=f"hyper-optimizer step size: one number, or one per kind like "
+                                          f"l2=1e-4,noise=1e-1 (default {d.hyper_lr})")
+        p.add_argument("--hyper-optimizer", help=f"adam | sgd, on φ (default {d.hyper_optimizer})")
+        p.add_argument("--hyper-param", help="log: φ = log λ (logit for dropout; default) | natural: φ = λ, "
+                                             "hyper steps in natural units (the papers')")
+        p.add_argument("--coupling", type=float,
+                       help="c > 0: hyper step rate c·η_t (× --hyper-lr), following θ's learning-rate schedule: "
+                            "ICLR-2018 Algorithm 1's λ ← λ − c·η_t·Yᵀg_V; needs --hyper-optimizer sgd "
+                            "(default 0: off)")
         p.add_argument("--hyper-eps", type=float,
                        help="ε of the hyper-Adam (default 0: steps that do not shrink with λ; Adam's usual "
                             "is 1e-8)")
@@ -94,6 +105,17 @@ def _parse_init(text):
     return out
 
 
+def _parse_hyper_lr(text):
+    """``0.02`` → 0.02; ``l2=1e-4,noise=1e-1`` → {"l2": 1e-4, "noise": 0.1} (checked by TuneConfig.validate)."""
+    try:
+        if "=" not in text:
+            return float(text)
+        return {k.strip(): float(v) for k, _, v in (item.partition("=") for item in text.split(","))}
+    except ValueError:
+        raise CLIError(f"--hyper-lr must be a number or kind=rate pairs like l2=1e-4,noise=1e-1; got {text!r}") \
+            from None
+
+
 def _csv(text, cast, name):
     try:
         return tuple(cast(v.strip()) for v in text.split(",") if v.strip())
@@ -106,9 +128,16 @@ def config_from_args(args, **overrides):
     from ..experiments.tune import TuneConfig
 
     kw = {}
-    for name in ("data", "activation", "batchnorm", "tied", "method", "every", "warmup", "hyper_lr",
-                 "hyper_optimizer", "hyper_eps", "antithetic", "epochs", "batch", "lr", "anneal", "optimizer",
-                 "backend", "dtype", "seed", "log_every", "val_batch", "train_size"):
+    if getattr(args, "protocol", None):
+        from ..experiments.protocols import protocol_options
+
+        try:
+            kw.update(protocol_options(args.protocol))
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+    for name in ("data", "activation", "batchnorm", "tied", "method", "every", "warmup", "hyper_optimizer",
+                 "hyper_eps", "hyper_param", "coupling", "antithetic", "epochs", "batch", "lr", "anneal",
+                 "optimizer", "backend", "dtype", "seed", "log_every", "val_batch", "train_size"):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v
@@ -118,6 +147,8 @@ def config_from_args(args, **overrides):
         kw["reg"] = _csv(args.reg, str, "reg")
     if getattr(args, "freeze", None):
         kw["freeze"] = _csv(args.freeze, str, "freeze")
+    if getattr(args, "hyper_lr", None):
+        kw["hyper_lr"] = _parse_hyper_lr(args.hyper_lr)
     kw["init"] = _parse_init(getattr(args, "init", None))
     if getattr(args, "quick", False) and getattr(args, "epochs", None) is None:
         kw["epochs"] = QUICK_EPOCHS
