@@ -22,16 +22,21 @@ def add_parser(sub):
 
 
 def load_run(path):
+    return load_json(path, ("config", "lambda", "test_error"), "the run.json written by hyperreg tune --out DIR")
+
+
+def load_json(path, keys, what):
+    """The JSON document at ``path``, which must hold ``keys``; else a one-line ``CLIError`` naming ``what``."""
     if not os.path.isfile(path):
-        raise CLIError(f"no such file {path!r}; give the run.json written by hyperreg tune --out DIR")
+        raise CLIError(f"no such file {path!r}; give {what}")
     try:
         with open(path) as f:
             doc = json.load(f)
     except (OSError, json.JSONDecodeError) as exc:
-        raise CLIError(f"{path!r} is not a JSON run.json ({exc})") from None
-    missing = [k for k in ("config", "lambda", "test_error") if k not in doc]
+        raise CLIError(f"{path!r} is not JSON ({exc}); give {what}") from None
+    missing = [k for k in keys if k not in doc]
     if missing:
-        raise CLIError(f"{path!r} lacks {missing}; give the run.json written by hyperreg tune")
+        raise CLIError(f"{path!r} lacks {missing}; give {what}")
     return doc
 
 
