@@ -17,7 +17,7 @@ from . import _checks as chk
 from .backends import Backend, get_backend
 from .nn.activation import ACTIVATIONS, Activation
 from .nn.batchnorm import BatchNorm
-from .nn.loss import softmax
+from .nn.loss import ce_forward, softmax
 from .nn.params import ParamLayout
 from .nn.sweep import Hook, backward, forward
 from .point import TrainPoint
@@ -233,8 +233,23 @@ class Net:
         return self._sweep(theta, X, y, [Hook() for _ in range(self.n_layers)], out=out)
 
     def val_loss(self, theta, X, y, check=None):
-        """L_V(θ) = mean CE(f(x; θ, 0), y): no penalty, no noise, no dropout (batch-norm: batch stats)."""
-        return self._val_sweep(theta, X, y, check).loss
+        """L_V(θ) = mean CE(f(x; θ, 0), y): no penalty, no noise, no dropout (batch-norm: batch stats).
+        The forward pass only."""
+        return self.loss_and_error(theta, X, y, check)[0]
+
+    def loss_and_error(self, theta, X, y, check=None, error=False):
+        """(L_V(θ) on (X, y), and with ``error`` the error rate of ``predict``), 0-d arrays, from one forward
+        pass where the two agree (no batch norm, or no running statistics kept), else two."""
+        if self.validate if check is None else check:
+            self._check_batch(theta, X, y)
+        xp = array_namespace(theta, X)
+        sw = forward(xp, self.layers, self.hook_of, [Hook() for _ in range(self.n_layers)],
+                     self.layout.views(theta), X)
+        loss = ce_forward(xp, sw.out, self._onehot(xp, y, X))[0]
+        if not error:
+            return loss, None
+        logits = sw.out if not self.batchnorm or self.running_stats is None else self._eval(theta, X)
+        return loss, xp.mean(xp.astype(xp.argmax(logits, axis=1) != y, theta.dtype))
 
     def val_grad(self, theta, X, y, check=None):
         """∇_θ L_V(θ), shape (n_params,)."""

@@ -259,3 +259,40 @@ def test_compare_estimators_on_the_mlp(numpy_backend):
     check(be, single["greedy"]["mean"], single["unroll1"]["mean"], 1 + nrm(be, single["unroll1"]["mean"]),
           "single-sample greedy = unroll1", 1e-12)
     assert nrm(be, out["greedy"]["mean"] - single["greedy"]["mean"]) > 1e-9  # the pair moves the σ row
+
+
+@pytest.mark.parametrize("policy", [ExactKStep(), ClipR(0.05), Discounted(0.7)], ids=["exact", "clip", "disc"])
+@pytest.mark.parametrize("momentum", [None, 0.8])
+def test_in_place_tangent_step_matches_the_functional_one(backend, policy, momentum):
+    """``inplace=True`` (the tuner's own Y, stepped column by column through one scratch) gives the functional
+    step's Y' (and V') to rounding — with the clip active — and on libraries with ``out=`` returns Y's own
+    buffer; a row-major Y (as a caller may pass) is first given the column layout."""
+    import hyperreg
+    from hyperreg.hypergrad.forward import tangent_step_momentum
+
+    net = hyperreg.MLP([5, 4, 3], noise="per-layer", backend=backend)
+    rng = backend.rng(2)
+    X, y = rng.normal((6, 5)), rng.integers(3, 6)
+    point = net.at(net.init_params(0), net.init_hypers(), X, y, net.sample_noise(6, rng))
+    xp = backend.xp
+    Y0 = tangent_zeros(point.theta, net.n_hypers)
+    Y0 = xp.matrix_transpose(xp.matrix_transpose(Y0) + rng.normal((net.n_hypers, net.n_params)))
+    V0 = tangent_zeros(point.theta, net.n_hypers) + 0.5
+    copy = lambda a: xp.matrix_transpose(xp.asarray(xp.matrix_transpose(a), copy=True))  # noqa: E731
+    if momentum is None:
+        want, got = tangent_step(point, Y0, 0.3, policy), tangent_step(point, copy(Y0), 0.3, policy, inplace=True)
+        pairs = [(got, want)]
+    else:
+        want = tangent_step_momentum(point, Y0, V0, 0.3, momentum, policy)
+        got = tangent_step_momentum(point, copy(Y0), copy(V0), 0.3, momentum, policy, inplace=True)
+        pairs = list(zip(got, want))
+    for g, w in pairs:
+        np.testing.assert_allclose(host(backend, g), host(backend, w), rtol=1e-12, atol=1e-14)
+    if backend.name in ("numpy", "torch"):
+        Y = copy(Y0)
+        out = tangent_step(point, Y, 0.3, policy, inplace=True)
+        assert out is Y
+        row_major = xp.asarray(Y0, copy=True)  # (P, k) C-order: not the column layout
+        np.testing.assert_allclose(host(backend, tangent_step(point, row_major, 0.3, policy, inplace=True)),
+                                   host(backend, pairs[0][1] if momentum is None else
+                                        tangent_step(point, Y0, 0.3, policy)), rtol=1e-12, atol=1e-14)

@@ -9,6 +9,7 @@ The run options are ``hyperreg tune``'s; ``--quick`` shrinks every sweep to a sm
 
 from __future__ import annotations
 
+from . import writable_dir
 from ._tune import add_config_options, config_from_args
 
 NAMES = ("fig1", "fig4", "fig5", "fig6", "fig456", "fig7", "table2", "recovery")
@@ -57,6 +58,7 @@ def run(args):
         extra["methods"] = tuple(m.strip() for m in args.methods.split(",") if m.strip())
         for m in extra["methods"]:
             parse_method(m)
+    writable_dir(args.out, "--out")
     result = figures.FIGURES[args.name](config, args.out, quick=args.quick, jobs=args.jobs, **extra)
     if args.name == "table2":
         paths, rows = result
@@ -83,6 +85,7 @@ def _fig7(args):
     if not args.from_grid:
         raise CLIError("fig7 draws a grid's results: give --from-grid GRID.json (from hyperreg grid, two --axis)")
     doc = load_json(args.from_grid, ("points",), "the grid.json written by hyperreg grid")
+    writable_dir(args.out, "--out")
     paths = figures.fig7(doc, args.out)
     with open(paths[-1]) as f:
         fig = json.load(f)
