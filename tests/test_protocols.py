@@ -120,6 +120,7 @@ def test_luketina2016_preset_states_the_papers_numbers():
                                                                            {"l2": 1e-4, "noise": 0.1})
     assert (config.batch, config.val_batch, config.optimizer, config.lr, config.antithetic) == (
         100, 100, "adam", 1e-3, False)
+    assert _parse(["--protocol", "luketina2016", "--antithetic"]).antithetic is True
     default = _parse([])
     assert (default.protocol, default.hyper_param, default.coupling) == ("hyperreg", "log", 0)
 
