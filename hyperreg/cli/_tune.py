@@ -56,7 +56,7 @@ def add_config_options(p, method=True):
                        help="ε of the hyper-Adam (default 0: steps that do not shrink with λ; Adam's usual "
                             "is 1e-8)")
         p.add_argument("--antithetic", dest="antithetic", action="store_true", default=None,
-                       help="greedy / unroll1-gtgv: the antithetic pair even under a --protocol that has one sample")
+                       help="greedy / unroll1-gtgv: the antithetic pair, also under a one-sample --protocol")
         p.add_argument("--no-antithetic", dest="antithetic", action="store_false", default=None,
                        help="greedy / unroll1-gtgv: one noise sample per hyper step, as in the papers (default: "
                             "∂g/∂λ averaged over ε and −ε, one more sweep, so σ can climb from near 0)")
