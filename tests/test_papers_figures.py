@@ -50,7 +50,8 @@ def test_fig7_stars_each_metrics_own_minimum(tmp_path, capsys):
 @pytest.mark.parametrize("argv, words", [
     (["fig7"], "give --from-grid"),
     (["fig7", "--from-grid", "/no/such/grid.json"], "no such file"),
-    (["fig1", "--inits", "3"], "--inits takes a count"),
+    (["recovery", "--inits", "3"], "--inits takes a count"),
+    (["fig4", "--grid-points", "3"], "--grid-points takes a count ≥ 2 for fig1"),
     (["fig4", "--methods", "clip5"], "--methods is for table2"),
     (["table2", "--methods", "clip5,nonsense"], "method must be one of"),
 ])

@@ -29,7 +29,9 @@ def add_parser(sub):
     add_config_options(p)
     p.add_argument("--jobs", type=int, default=1, help="parallel trainings (-1: all cores; default 1)")
     p.add_argument("--out", default="hyperreg-figures", metavar="DIR", help="output directory")
-    p.add_argument("--inits", type=int, help="fig4-6, fig456, table2: initial λ drawn (default 8; table2 6)")
+    p.add_argument("--inits", type=int, help="fig4-6, fig456, table2: initial λ drawn (default 8; table2 6); "
+                                             "fig1: trajectories per panel (default 4, at most 4)")
+    p.add_argument("--grid-points", type=int, help="fig1: grid values per axis (default 6)")
     p.add_argument("--methods", help="table2: comma-separated methods (default all seven of the paper)")
     p.add_argument("--from-grid", metavar="GRID.json", help="fig7: the grid.json of hyperreg grid with two axes")
     p.set_defaults(func=run)
@@ -46,10 +48,14 @@ def run(args):
     config = config_from_args(args, **({"epochs": 2} if args.quick and args.epochs is None else {}))
     extra = {}
     if args.inits is not None:
-        if args.name not in ("fig4", "fig5", "fig6", "fig456", "table2") or args.inits < 1:
-            raise CLIError(f"--inits takes a count ≥ 1 for fig4, fig5, fig6, fig456 or table2; got {args.inits} "
-                           f"for {args.name}")
+        if args.name not in ("fig1", "fig4", "fig5", "fig6", "fig456", "table2") or args.inits < 1:
+            raise CLIError(f"--inits takes a count ≥ 1 for fig1, fig4, fig5, fig6, fig456 or table2; got "
+                           f"{args.inits} for {args.name}")
         extra["n_inits"] = args.inits
+    if args.grid_points is not None:
+        if args.name != "fig1" or args.grid_points < 2:
+            raise CLIError(f"--grid-points takes a count ≥ 2 for fig1; got {args.grid_points} for {args.name}")
+        extra["n_grid"] = args.grid_points
     if args.methods:
         if args.name != "table2":
             raise CLIError(f"--methods is for table2, not {args.name}")

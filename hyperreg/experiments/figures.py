@@ -67,9 +67,11 @@ FIG1_PANELS = {
 }
 
 
-def fig1(base: TuneConfig, out, quick=False, jobs=1):
-    """Both panels of Fig. 1: one PNG each (fig1_l2.png, fig1_noise.png) and fig1.json."""
+def fig1(base: TuneConfig, out, quick=False, jobs=1, n_inits=None, n_grid=None):
+    """Both panels of Fig. 1: one PNG each (fig1_l2.png, fig1_noise.png) and fig1.json; ``n_grid`` values
+    per axis (default 6) and ``n_inits`` trajectories (default 4, at most 4) per panel."""
     n, n_init = (2, 1) if quick else (6, 4)
+    n, n_init = n_grid or n, min(4, n_inits or n_init)
     axes = {"noise[input]": np.geomspace(0.01, 1.0, n).tolist(), "l2": np.geomspace(1e-6, 1e-1, n).tolist(),
             "noise[hidden]": np.geomspace(0.01, 1.0, n).tolist()}
     inits = {"noise[input]": [0.02, 0.8, 0.8, 0.02], "l2": [1e-5, 3e-2, 1e-5, 3e-2],
