@@ -4,6 +4,10 @@
 ``grid`` replay); ``build`` turns it into a problem and a ``Tuner``; ``train`` runs the tuner's loop with
 checkpoints; ``tune`` does all of it and returns ``run.json``'s document.
 
+The defaults below are hyperreg's own; the papers' protocols (natural-unit SGD with per-kind rates,
+Algorithm 1's c·η_t coupling, their batch sizes) are presets over the same fields in ``experiments.protocols``
+(``hyperreg tune --protocol luketina2016|iclr2018``).
+
 Defaults, chosen by measurement (digits, 64-100-100-10 ReLU, per-layer L2 and noise, Adam(1e-3) on θ
 annealed over the second half, batch 100, 150 epochs = 1725 steps, greedy; numbers: final validation
 cross-entropy on T2, see docs/README.md):
