@@ -31,9 +31,7 @@ print(f"784-100-100-10 plain fixed-λ step        {1e3 * plain:6.2f} ms")
 for label, cfg, n in (("defaults (every 1, all 5000 of T2)", c, 40),
                       ("every 1, T2 minibatch 100", c.replace(val_batch=100), 40),
                       ("every 10, T2 minibatch 100", c.replace(val_batch=100, every=10), 100),
-                      ("every 10, T2 minibatch 1000", c.replace(val_batch=1000, every=10), 100),
-                      ("luketina2016 (unroll1-gtgv, 1 sample, T2 100)",
-                       c.replace(method="unroll1-gtgv", antithetic=False, val_batch=100), 40)):
+                      ("every 10, T2 minibatch 1000", c.replace(val_batch=1000, every=10), 100)):
     t = per_step(cfg, n)
     print(f"784-100-100-10 {label:44s} {1e3 * t:6.2f} ms  ({100 * (t / plain - 1):+.0f} %)")
 big = base.replace(sizes=(1000, 1000, 1000))
