@@ -44,6 +44,8 @@ def tuned_vs_grid():
     print("|---|---|---|---|---|---|---|")
     for name, label in (("tune-hyperreg", "hyperreg defaults (greedy, every 1, all of T2)"),
                         ("tune-vb100", "… with --val-batch 100"),
+                        ("why/vb100-noise-frozen", "… --val-batch 100, σ frozen at 0.1"),
+                        ("why/vb100-l2-frozen", "… --val-batch 100, l2 frozen at 1e-3"),
                         ("tune-vb1000", "… with --val-batch 1000"),
                         ("tune-every10-vb100", "… with --every 10 --val-batch 100"),
                         ("tune-every10-vb100-lr0.1", "… with --every 10 --val-batch 100 --hyper-lr 0.1"),
