@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ["demo", "bench", "quadratic", "hoag", "tune", "grid", "rerun", "figure", "schedules"]
+SUBCOMMANDS = ["demo", "bench", "quadratic", "hoag", "tune", "grid", "rerun", "figure", "schedules", "compare"]
 
 
 class CLIError(Exception):
