@@ -34,6 +34,7 @@ from .compare_setup import PROBLEMS, build_setup
 DEFAULT_ESTIMATORS = ("greedy", "greedy-fast", "unroll1-gtgv", "unroll5", "clip5", "discounted0.9", "exact", "ift")
 MODES = ("forward", "reverse", "both")
 Z_BIAS = 3.0  # a bias is reported when |mean(h − h_T)| exceeds this many standard errors
+STREAMS = {"run": 0, "estimators": 1, "draws": 2}  # seed offsets: the run's stream never sees the draws
 QUICK = dict(steps=40, checkpoints=2, horizon=10, draws=2, sizes=(16,), train_rows=300)
 
 
@@ -233,7 +234,7 @@ def compare(cfg: CompareConfig, callback=None) -> dict:
     theta = setup.theta0
     states = {name: est.init_state(prob, theta) for name, est in ests.items()}
     stateful = {name for name, s in states.items() if s}
-    rng_run, rng_est, rng_draw = be.rng(cfg.seed), be.rng(cfg.seed + 1), be.rng(cfg.seed + 2)
+    rng_run, rng_est, rng_draw = (be.rng(cfg.seed + STREAMS[k]) for k in ("run", "estimators", "draws"))
     cost = {name: 0.0 for name in ests}
     plain, records, warned, t_start = 0.0, [], {}, time.perf_counter()
     for t in range(cfg.steps):
@@ -275,4 +276,5 @@ def _sgd_step(prob, theta, lam, sample, lr):
     return point, theta - lr * point.grad
 
 
-__all__ = ["DEFAULT_ESTIMATORS", "MODES", "QUICK", "CompareConfig", "agreement", "checkpoint_steps", "compare"]
+__all__ = ["DEFAULT_ESTIMATORS", "MODES", "QUICK", "STREAMS", "CompareConfig", "agreement", "checkpoint_steps",
+           "compare"]
