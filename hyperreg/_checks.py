@@ -8,6 +8,7 @@ methods unless ``validate=False``) and never inside ``nn/`` or ``hypergrad/``.
 from __future__ import annotations
 
 import math
+import os
 
 from array_api_compat import array_namespace, is_array_api_obj
 
@@ -18,6 +19,10 @@ class DivergenceError(FloatingPointError):
     def __init__(self, message, step=None, lam=None, history=None):
         super().__init__(message)
         self.step, self.lam, self.history = step, lam, history
+
+
+class StateTooLargeError(MemoryError):
+    """A run's state would not fit in memory; raised before anything is allocated, with the size it needs."""
 
 
 class ConvergenceWarning(UserWarning):
@@ -87,3 +92,47 @@ def check_scalar(v, name: str, low=None, high=None, low_open=False, high_open=Fa
     if high is not None and (f > high or (high_open and f == high)):
         raise ValueError(f"{name} must be {'<' if high_open else '≤'} {high}, got {f}")
     return f
+
+
+def available_memory():
+    """Bytes of host memory available now (psutil if installed, else /proc/meminfo's MemAvailable, else
+    sysconf's free pages); None when none of them can tell."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits(nbytes: int, what: str, fix: str, fraction: float = 0.8):
+    """Raise ``StateTooLargeError`` when ``nbytes`` exceeds ``fraction`` of the available memory.
+
+    Parameters
+    ----------
+    nbytes : int
+        The size of what is about to be allocated.
+    what : str
+        What it is, e.g. "clip5's tangent Y (4 hyperparameters × 20 100 parameters × 8 bytes)".
+    fix : str
+        How to need less.
+    """
+    avail = available_memory()
+    if avail is not None and nbytes > fraction * avail:
+        raise StateTooLargeError(f"{what} needs {_gib(nbytes)}, but only {_gib(avail)} of memory is available; "
+                                 f"{fix}")
+
+
+def _gib(n):
+    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"

@@ -44,6 +44,17 @@ def test_lambda_path_replays_a_tuned_run(tmp_path):
     assert [c["lambda"]["l2[0]"] for c in doc["checkpoints"]] == pytest.approx([1e-3, 0.05])
 
 
+def test_writes_only_where_named(tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    assert main(["compare", "--quick", "--problem", "quadratic"]) == 0  # prints only
+    assert list(cwd.iterdir()) == []
+    assert main(["compare", "--quick", "--problem", "quadratic", "--json", str(tmp_path / "j" / "c.json"),
+                 "--out", str(tmp_path / "o")]) == 0
+    assert list(cwd.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "j", "o"]
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["--horizon", "0"], "--horizon"),
     (["--draws", "-1"], "--draws"),
@@ -56,6 +67,10 @@ def test_lambda_path_replays_a_tuned_run(tmp_path):
     (["--lambda-path", "/nonexistent/run.json"], "--lambda-path"),
     (["--problem", "quadratic", "--init", "l2=0.1,noise=0.2"], "--init"),
     (["--reg", "l3"], "--reg"),
+    (["--data", "nowhere"], "--data"),
+    (["--backend", "jax"], "--backend"),
+    (["--json", "/dev/null/c.json"], "--json"),
+    (["--out", "/dev/null/figs"], "--out"),
 ])
 def test_bad_options_exit_2_with_one_line(capsys, argv, needle):
     assert main(["compare", "--quick", *argv]) == 2

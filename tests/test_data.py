@@ -359,7 +359,7 @@ def test_corrupt_npz(tmp_path, arrays, match):
     with pytest.raises(ValueError, match=f"bad.npz: .*{match}"):
         load_dataset(f"npz:{tmp_path / 'bad.npz'}")
     (tmp_path / "junk.npz").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="junk.npz: not a readable .npz"):
+    with pytest.raises(ValueError, match="junk.npz: not an .npz file"):
         load_dataset(f"npz:{tmp_path / 'junk.npz'}")
 
 

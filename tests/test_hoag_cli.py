@@ -42,3 +42,19 @@ def test_bad_options_exit_2(argv, capsys, tmp_path):
     assert main(["hoag", "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hyperreg hoag: error:") and err.count("\n") == 1
+
+
+def test_no_figure_in_the_working_directory(tmp_path, monkeypatch):
+    """``--json OUT`` without ``--out``: the figure goes beside OUT, nothing lands in the cwd."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    data = tmp_path / "in" / "my data.npz"
+    data.parent.mkdir()
+    np.savez(data, X=X, y=(X[:, 0] > 0).astype(int))
+    cwd, res = tmp_path / "cwd", tmp_path / "res"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    assert main(["hoag", "--data", f"npz:{data}", "--model", "ridge", "--json", str(res / "r.json")]) == 0
+    assert list(cwd.iterdir()) == []
+    assert sorted(p.name for p in res.iterdir()) == ["hoag_my data_ridge.png", "r.json"]
+    assert sorted(p.name for p in data.parent.iterdir()) == ["my data.npz"]

@@ -103,3 +103,64 @@ def test_bad_options_give_one_line_and_exit_2(argv, needle, capsys, tmp_path):
 def test_config_round_trips_through_json():
     c = TuneConfig(sizes=(10, 5), reg=("l2",), init={"l2": 1e-3}, freeze=("l2",))
     assert TuneConfig.from_json(json.loads(json.dumps(c.to_json()))) == c
+
+
+# --- divergence and memory ------------------------------------------------------------------------------
+
+
+def test_a_diverging_run_stops_names_step_and_lambda_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    """L2 = 5 with SGD at η = 1 multiplies θ by about −4 per step: it overflows within a few hundred steps
+    (a far too high hyper-lr alone does not diverge here: λ is clipped to its bounds and greedy lowers L2)."""
+    import numpy as np
+
+    from hyperreg.checkpoint import load_checkpoint
+
+    ck, out = tmp_path / "ck", tmp_path / "out"
+    rc = main(["tune", "--sizes", "8", "--epochs", "10", "--batch", "20", "--optimizer", "sgd", "--lr", "1",
+               "--init", "l2=5", "--hyper-lr", "1e-6", "--checkpoint", str(ck), "--checkpoint-every", "20",
+               "--no-progress", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert "diverged at step" in err and "l2[0]" in err and str(ck) in err
+    doc = json.loads((out / "run.json").read_text())
+    step = doc["diverged"]["step"]
+    assert 0 < step < 575 and doc["diverged"]["lambda"]["l2[0]"] > 1 and doc["config"]["lr"] == 1
+    saved = load_checkpoint(str(ck))
+    assert 0 < saved["state"]["step"] <= step
+    assert all(np.isfinite(a).all() for a in saved["arrays"].values())  # the last good state, not a NaN one
+    assert main(["rerun", str(out / "run.json")]) == 2 and "diverged" in capsys.readouterr().err
+
+
+def test_a_state_that_would_not_fit_is_refused_before_allocation(monkeypatch, capsys):
+    import hyperreg._checks as chk
+    from hyperreg.experiments.guards import state_nbytes
+    from hyperreg.experiments.tune import build
+    from hyperreg.mlp import MLP
+
+    clip = TuneConfig(sizes=(16,), method="clip5", optimizer="sgd", lr=0.1, epochs=1)
+    greedy = clip.replace(method="greedy")
+    n_params, n_hypers = 64 * 16 + 16 + 16 * 10 + 10, 4
+    need = state_nbytes(clip, n_params, n_hypers, 8)
+    assert need >= n_params * n_hypers * 8 and state_nbytes(greedy, n_params, n_hypers, 8) < 0.5 * need
+    monkeypatch.setattr(chk, "available_memory", lambda: need)  # the tangent alone is more than 80 % of it
+    build(greedy)  # fits
+    monkeypatch.setattr(MLP, "init_params", lambda *a, **k: pytest.fail("θ was allocated before the check"))
+    with pytest.raises(chk.StateTooLargeError, match=r"--method clip5 on 1210 parameters × 4 hyperparameters "
+                                                     r"\(float64\) needs .* MiB, but only .* MiB"):
+        build(clip)
+    assert main(["tune", "--sizes", "16", "--method", "clip5", "--optimizer", "sgd", "--lr", "0.1",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs" in err and "--sizes" in err
+
+
+def test_state_nbytes_counts_the_tangent_the_tuner_allocates():
+    from hyperreg.experiments.guards import state_nbytes
+    from hyperreg.experiments.tune import build
+
+    config = TuneConfig(sizes=(8,), method="clip2", optimizer="momentum", lr=0.01, epochs=1)
+    run = build(config)
+    st = run.tuner.init_state(run.theta0, run.lam0)
+    ms = st.method_state
+    allocated = sum(a.nbytes for a in (st.theta, ms["tangent"], ms["tangent_v"], *st.opt_state))
+    assert allocated <= state_nbytes(config, run.net.n_params, run.net.n_hypers, 8) <= 3 * allocated

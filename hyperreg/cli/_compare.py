@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from . import CLIError
+from . import CLIError, check_backend, check_data, writable_dir, writable_file
 
 
 def add_parser(sub):
@@ -97,8 +97,15 @@ def run(args):
     from ..experiments.compare import compare
 
     cfg = config_from_args(args)
+    check_backend(cfg.backend)
+    if cfg.problem == "mlp":
+        check_data(cfg.data)
     if args.lambda_path and not os.path.isfile(args.lambda_path):
         raise CLIError(f"--lambda-path: no such run.json {args.lambda_path!r}")
+    if args.json:
+        writable_file(args.json, "--json")
+    if args.out:
+        writable_dir(args.out, "--out")
     doc = compare(cfg)
     s = doc["setup"]
     print(f"hyperreg compare: {cfg.problem} ({cfg.data if cfg.problem != 'quadratic' else f'd = {cfg.dim}'}), "

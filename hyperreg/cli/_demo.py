@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from . import check_backend, nonneg_int
+
 
 def add_parser(sub):
     p = sub.add_parser("demo", help="check the derivative core on digits and print greedy hypergradients")
     p.add_argument("--backend", default="numpy")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0)
     p.set_defaults(func=run)
 
 
 def run(args):
+    check_backend(args.backend)
     from sklearn.datasets import load_digits
 
     import hyperreg

@@ -8,6 +8,7 @@ The run options are ``hyperreg tune``'s; ``--quick`` shrinks every sweep to a sm
 
 from __future__ import annotations
 
+from . import writable_dir
 from ._tune import add_config_options, config_from_args
 
 NAMES = ("fig1", "fig4", "fig5", "fig6", "table2", "recovery")
@@ -35,6 +36,7 @@ def run(args):
     if args.jobs == 0 or args.jobs < -1:
         raise CLIError(f"--jobs must be ≥ 1 or -1 (all cores), got {args.jobs}")
     config = config_from_args(args, **({"epochs": 2} if args.quick and args.epochs is None else {}))
+    writable_dir(args.out, "--out")
     result = figures.FIGURES[args.name](config, args.out, quick=args.quick, jobs=args.jobs)
     if args.name == "table2":
         paths, rows = result

@@ -9,12 +9,15 @@ way with ``--joblib-backend ray`` (``ray.util.joblib.register_ray()``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 
-from . import CLIError
+from . import CLIError, positive_int, writable_dir
 from ._tune import add_config_options, config_from_args
+
+JOBLIB_BACKENDS = ("loky", "dask", "ray", "threading", "multiprocessing", "sequential")
 
 
 def add_parser(sub):
@@ -30,9 +33,9 @@ def add_parser(sub):
         p.add_argument("--axis", action="append", metavar="NAME=SPEC",
                        help="repeatable (default: l2=1e-6:1e-1:6 and noise=1e-3:1:4)")
         if kind == "random":
-            p.add_argument("--n", type=int, default=20, help="points drawn (default %(default)s)")
+            p.add_argument("--n", type=positive_int, default=20, help="points drawn (default %(default)s)")
         p.add_argument("--jobs", type=int, default=1, help="parallel trainings (-1: all cores; default 1)")
-        p.add_argument("--joblib-backend", default=None, help="loky (default) | dask | ray | threading")
+        p.add_argument("--joblib-backend", default=None, help=" | ".join(JOBLIB_BACKENDS) + " (default loky)")
         p.add_argument("--out", default="hyperreg-grid", metavar="DIR", help="output directory")
         p.set_defaults(func=run, kind=kind)
 
@@ -55,31 +58,45 @@ def parse_axes(specs, reg):
     return axes
 
 
+@contextlib.contextmanager
 def _parallel(backend):
-    import contextlib
-
+    """joblib's backend for the sweep; for dask a Client to $DASK_SCHEDULER_ADDRESS (unset: a local cluster),
+    closed afterwards."""
     import joblib
 
     if backend in (None, "loky"):
-        return contextlib.nullcontext()
-    if backend == "dask":
-        from dask.distributed import Client
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        if backend == "dask":
+            from dask.distributed import Client
 
-        Client(os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    elif backend == "ray":
-        from ray.util.joblib import register_ray
+            stack.enter_context(Client(os.environ.get("DASK_SCHEDULER_ADDRESS")))
+        elif backend == "ray":
+            from ray.util.joblib import register_ray
 
-        register_ray()
-    return joblib.parallel_config(backend=backend)
+            register_ray()
+        with joblib.parallel_config(backend=backend):
+            yield
 
 
 def run(args):
     from ..experiments.baselines import grid_points, grid_report, random_points, sweep
+    from ..experiments.tune import build
 
     config = config_from_args(args, method="fixed")
     axes = parse_axes(args.axis, config.reg)
     if args.jobs == 0 or args.jobs < -1:
         raise CLIError(f"--jobs must be ≥ 1 or -1 (all cores), got {args.jobs}")
+    if args.joblib_backend not in (None, *JOBLIB_BACKENDS):
+        raise CLIError(f"--joblib-backend must be one of {', '.join(JOBLIB_BACKENDS)}, "
+                       f"got {args.joblib_backend!r}")
+    names = build(config).net.hyper_names  # also checks the data and sizes here, not in every worker
+    unknown = [a for a in axes if a not in ("l2", "noise", "dropout", *names)]
+    if unknown:
+        raise CLIError(f"--axis: unknown hyperparameter(s) {unknown}; use a kind (l2, noise, dropout) or one of "
+                       f"{', '.join(names)}")
+    writable_dir(args.out, "--out")
     if args.kind == "random":
         if args.n < 1:
             raise CLIError(f"--n must be ≥ 1, got {args.n}")

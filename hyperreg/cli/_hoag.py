@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from . import CLIError
+from . import CLIError, nonneg_int, writable_dir, writable_file
 
 
 def add_parser(sub):
@@ -15,21 +15,22 @@ def add_parser(sub):
     p.add_argument("--data", default="breast_cancer", help="digits | breast_cancer | npz:PATH")
     p.add_argument("--model", default="logistic", help="ridge | logistic | kernel-ridge")
     p.add_argument("--split", default="0.5,0.25,0.25", help="train,val,test fractions")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--tol-schedule", default="quadratic", help="quadratic | cubic | exponential")
     p.add_argument("--grid", type=int, default=0, metavar="N", help="also run an N-point log-spaced grid")
     p.add_argument("--json", metavar="OUT", help="write the report as JSON")
-    p.add_argument("--out", default=".", metavar="DIR", help="directory for the figure (hoag_<data>_<model>.png)")
+    p.add_argument("--out", metavar="DIR", help="directory for the figure hoag_<data>_<model>.png (default: "
+                                                "beside --json OUT when given, else hyperreg-hoag)")
     p.set_defaults(func=run)
 
 
 def _split(text):
-    bad = f"--split must be three comma-separated fractions like 0.5,0.25,0.25, got {text!r}"
+    bad = f"--split must be three positive fractions summing to 1 like 0.5,0.25,0.25, got {text!r}"
     try:
         parts = tuple(float(s) for s in text.split(","))
     except ValueError:
         raise CLIError(bad) from None
-    if len(parts) != 3:
+    if len(parts) != 3 or not all(0 < p < 1 for p in parts) or abs(sum(parts) - 1) > 1e-9:
         raise CLIError(bad)
     return parts
 
@@ -42,14 +43,22 @@ def run(args):
         raise CLIError(f"--model must be one of {', '.join(exp.MODELS)}, got {args.model!r}")
     if args.tol_schedule not in SCHEDULES:
         raise CLIError(f"--tol-schedule must be one of {', '.join(SCHEDULES)}, got {args.tol_schedule!r}")
+    split = _split(args.split)
     if args.grid < 0 or args.grid == 1:
         raise CLIError(f"--grid must be 0 (no grid) or at least 2 points, got {args.grid}")
     if not (args.data in ("digits", "breast_cancer") or args.data.startswith("npz:")):
         raise CLIError(f"--data must be digits, breast_cancer or npz:PATH, got {args.data!r}")
-    report = exp.run(args.data, args.model, _split(args.split), args.seed, args.tol_schedule, args.grid)
-    os.makedirs(args.out, exist_ok=True)
-    name = args.data.replace("npz:", "").replace(os.sep, "_")
-    figure = os.path.join(args.out, f"hoag_{os.path.basename(name)}_{args.model}.png")
+    if args.data.startswith("npz:") and not os.path.isfile(args.data[4:]):
+        raise CLIError(f"--data: no such file {args.data[4:]!r}; give npz:PATH with PATH an .npz holding arrays "
+                       "X and y")
+    if args.json:
+        writable_file(args.json, "--json")
+    out = args.out or (os.path.dirname(os.path.abspath(args.json)) if args.json else "hyperreg-hoag")
+    writable_dir(out, "--out")
+    report = exp.run(args.data, args.model, split, args.seed, args.tol_schedule, args.grid)
+    name = os.path.splitext(os.path.basename(args.data[4:]))[0] if args.data.startswith("npz:") else args.data
+    figure = os.path.join(out, f"hoag_{name}_{args.model}.png")
+    os.makedirs(out, exist_ok=True)
     exp.plot(report, figure)
     rows = [("HOAG", report)] + ([("grid", report["grid"])] if "grid" in report else [])
     print(f"{args.model} on {args.data}: {'method':6s} {'val_loss':>9s} {'test_loss':>9s} {'test_acc':>8s} "
@@ -60,6 +69,7 @@ def run(args):
     print(f"  figure: {figure}")
     if args.json:
         report = {k: v for k, v in report.items() if k != "trace"} | {"trace": report["trace"]}
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
     return 0

@@ -7,7 +7,16 @@ import math
 import os
 import time
 
-from . import CLIError
+from . import (
+    CLIError,
+    check_backend,
+    finite_float,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    writable_dir,
+    writable_file,
+)
 
 FULL = dict(n_problems=50, steps=(20_000, 20_000))
 QUICK = dict(n_problems=4, steps=(500, 500))
@@ -21,14 +30,14 @@ def add_parser(sub):
                                    f"discounted[<μ>] (μ = 0.9 bare), greedy, greedy-fast, gtgv, …), or 'all' "
                                    f"({','.join(ALL_METHODS)}).")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS), help="comma-separated (default: %(default)s)")
-    p.add_argument("--n-problems", type=int, default=None, help="sampled problems (default 50)")
-    p.add_argument("--dim", type=int, default=20)
+    p.add_argument("--n-problems", type=positive_int, default=None, help="sampled problems (default 50)")
+    p.add_argument("--dim", type=positive_int, default=20)
     p.add_argument("--steps", default=None, help="steps per phase: N (both) or N1,N2 (default 20000,20000)")
     p.add_argument("--lr", default="1e-3,1e-4", help="η of phase 1 and phase 2")
-    p.add_argument("--hyper-lr-scale", type=float, default=0.1, help="c in the hyper step λ ← λ − c·η·ĥ")
-    p.add_argument("--lam0", type=float, default=0.0, help="initial λ (θ₀ = 0)")
+    p.add_argument("--hyper-lr-scale", type=positive_float, default=0.1, help="c in the hyper step λ ← λ − c·η·ĥ")
+    p.add_argument("--lam0", type=finite_float, default=0.0, help="initial λ (θ₀ = 0)")
     p.add_argument("--problems", metavar="FILE.npz", help="arrays h, theta_bar, theta_hat, each (n, d)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampled problems")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the sampled problems")
     p.add_argument("--backend", default="numpy")
     p.add_argument("--out", metavar="DIR", help="write the figure of λ_t − λ* as DIR/quadratic_lambda.png")
     p.add_argument("--json", metavar="OUT", help="write λ and ΔL_V per problem after each phase")
@@ -41,7 +50,7 @@ def _pair(text, name, kind):
         vals = [kind(v) for v in text.split(",")]
     except ValueError:
         raise CLIError(f"--{name} must be one or two comma-separated numbers, got {text!r}") from None
-    if len(vals) not in (1, 2) or min(vals) <= 0:
+    if len(vals) not in (1, 2) or not all(math.isfinite(v) and v > 0 for v in vals):
         raise CLIError(f"--{name} must be one or two comma-separated positive numbers, got {text!r}")
     return tuple(vals * 2)[:2] if len(vals) == 1 else tuple(vals)
 
@@ -89,6 +98,11 @@ def run(args):
     if args.hyper_lr_scale <= 0:
         raise CLIError(f"--hyper-lr-scale must be > 0, got {args.hyper_lr_scale}")
     methods = _methods(args.methods, args.hyper_lr_scale)
+    check_backend(args.backend)
+    if args.out:
+        writable_dir(args.out, "--out")
+    if args.json:
+        writable_file(args.json, "--json")
     problem = _problem(args)
     record_every = max(1, sum(steps) // 400)
     start = time.perf_counter()
@@ -110,6 +124,7 @@ def run(args):
                "methods": {m: {k: _json_list(r[k]) for k in keys} for m, r in result["methods"].items()},
                "settings": {"steps": list(steps), "lr": list(lrs), "hyper_lr_scale": args.hyper_lr_scale,
                             "lam0": args.lam0, "theta0": "zero", "seed": args.seed, "problems": args.problems}}
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(doc, f, indent=1)
         print(f"json: {args.json}")

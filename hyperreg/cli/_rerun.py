@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from . import CLIError
+from . import CLIError, writable_file
 
 
 def add_parser(sub):
@@ -29,7 +29,10 @@ def load_run(path):
             doc = json.load(f)
     except (OSError, json.JSONDecodeError) as exc:
         raise CLIError(f"{path!r} is not a JSON run.json ({exc})") from None
-    missing = [k for k in ("config", "lambda", "test_error") if k not in doc]
+    if isinstance(doc, dict) and "diverged" in doc:
+        raise CLIError(f"{path!r} is the run.json of a run that diverged at step {doc['diverged'].get('step')}; "
+                       "rerun needs a finished run: tune again with a lower learning rate")
+    missing = [k for k in ("config", "lambda", "test_error") if not isinstance(doc, dict) or k not in doc]
     if missing:
         raise CLIError(f"{path!r} lacks {missing}; give the run.json written by hyperreg tune")
     return doc
@@ -39,12 +42,14 @@ def run(args):
     from ..experiments.baselines import rerun
 
     doc = load_run(args.run_json)
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.run_json)), "rerun.json")
+    writable_file(out, "--out")
     r = rerun(doc)
     r.pop("history")
     report = {"run": args.run_json, "lambda": doc["lambda"],
               "tuned": {k: doc[k] for k in ("val_loss", "val_error", "test_loss", "test_error", "seconds")},
               "rerun": r}
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.run_json)), "rerun.json")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(report, f, indent=1)
     print(f"hyperreg rerun: λ fixed at {', '.join(f'{k}={v:.3g}' for k, v in doc['lambda'].items())}")

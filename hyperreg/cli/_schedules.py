@@ -4,11 +4,12 @@ best constant λ, with the gradient tuners (greedy, clip) from the same initial 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
 
-from . import CLIError
+from . import CLIError, check_data, nonneg_int, positive_float, positive_int, writable_dir
 
 QUICK = dict(hidden=(8, 16), steps_per_value=(10, 20), eval_size=50, gap_every=10)
 
@@ -26,15 +27,16 @@ def add_parser(sub):
     p.add_argument("--values", default="0.01,0.003,0.001,0",
                    help="the regularization strengths (default %(default)s)")
     p.add_argument("--penalty", default="l2", help="l2, l1 or lhalf (one tied strength; default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="first seed (splits, weights, minibatches)")
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds: seed, seed+1, … (default 1)")
-    p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default %(default)s)")
-    p.add_argument("--hyper-lr", type=float, default=0.02, help="Adam on log λ for greedy and clip")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="first seed (splits, weights, minibatches)")
+    p.add_argument("--seeds", type=positive_int, default=1, help="number of seeds: seed, seed+1, … (default 1)")
+    p.add_argument("--lr", type=positive_float, default=0.1, help="SGD learning rate (default %(default)s)")
+    p.add_argument("--hyper-lr", type=positive_float, default=0.02, help="Adam on log λ for greedy and clip")
     from hyperreg.schedules import GapPolicy as g
 
     p.add_argument("--gap", default=f"{g.every},{g.up},{g.down},{g.high},{g.low}",
                    help="gap policy every,up,down,high,low (default %(default)s; see schedules.GapPolicy)")
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: small matrices, shared CPUs)")
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="BLAS threads (default 1: small matrices, shared CPUs)")
     p.add_argument("--out", metavar="DIR", default="schedules-out", help="where schedules.json and .png go")
     p.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK}")
     p.add_argument("--merge", nargs="+", metavar="JSON",
@@ -47,17 +49,21 @@ def _numbers(text, name, kind):
         vals = tuple(kind(v) for v in text.split(","))
     except ValueError:
         raise CLIError(f"--{name} must be comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in vals):
+        raise CLIError(f"--{name} must be comma-separated finite numbers, got {text!r}")
     return vals
 
 
 def settings(args):
     from ..experiments.schedules import Settings
 
+    check_data(args.data)
     if args.seeds < 1:
         raise CLIError(f"--seeds must be ≥ 1, got {args.seeds}")
     gap = _numbers(args.gap, "gap", float)
-    if len(gap) != 5 or gap[0] != int(gap[0]):
-        raise CLIError(f"--gap must be five numbers every,up,down,high,low (every an int), got {args.gap!r}")
+    if len(gap) != 5 or not all(math.isfinite(v) for v in gap) or gap[0] != int(gap[0]) or gap[0] < 1:
+        raise CLIError(f"--gap must be five finite numbers every,up,down,high,low (every an integer ≥ 1), "
+                       f"got {args.gap!r}")
     kw = dict(data=args.data, values=_numbers(args.values, "values", float), penalty=args.penalty,
               seeds=tuple(range(args.seed, args.seed + args.seeds)), lr=args.lr, hyper_lr=args.hyper_lr,
               gap_every=int(gap[0]), gap_up=gap[1], gap_down=gap[2], gap_high=gap[3], gap_low=gap[4])
@@ -76,6 +82,7 @@ def settings(args):
 def run(args):
     from ..experiments.schedules import run as run_all
 
+    writable_dir(args.out, "--out")
     if args.merge:
         return _merge(args)
     s = settings(args)

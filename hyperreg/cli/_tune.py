@@ -10,7 +10,9 @@ import json
 import math
 import os
 
-from . import CLIError
+import numpy as np
+
+from . import CLIError, nonneg_int, writable_dir, writable_file
 
 QUICK_EPOCHS = 15
 METHODS = "fixed | greedy | greedy-fast | unroll1-gtgv | unrollK (e.g. unroll5) | clipR (e.g. clip5) | ift"
@@ -54,7 +56,7 @@ def add_config_options(p, method=True):
                                        "methods unrollK and clipR need sgd or momentum)")
     p.add_argument("--backend", help="numpy | torch | cupy | array_api_strict (default numpy)")
     p.add_argument("--dtype", help="float64 | float32 (default float64)")
-    p.add_argument("--seed", type=int, help="seeds the split, θ₀, minibatches and noise (default 0)")
+    p.add_argument("--seed", type=nonneg_int, help="seeds the split, θ₀, minibatches and noise (default 0)")
     p.add_argument("--log-every", type=int, help="steps between history records (default: ~60 records)")
     p.add_argument("--val-batch", type=int, help="T2 minibatch per hyper step (default 0: all of T2)")
     p.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK_EPOCHS} epochs unless --epochs")
@@ -95,9 +97,12 @@ def _parse_init(text):
 
 def _csv(text, cast, name):
     try:
-        return tuple(cast(v.strip()) for v in text.split(",") if v.strip())
+        values = tuple(cast(v.strip()) for v in text.split(",") if v.strip())
     except ValueError:
         raise CLIError(f"--{name}: expected comma-separated values, got {text!r}") from None
+    if not values:
+        raise CLIError(f"--{name} is empty; give comma-separated values, or leave the option out for the default")
+    return values
 
 
 def config_from_args(args, **overrides):
@@ -111,11 +116,11 @@ def config_from_args(args, **overrides):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v
-    if getattr(args, "sizes", None):
+    if getattr(args, "sizes", None) is not None:
         kw["sizes"] = _csv(args.sizes, int, "sizes")
-    if getattr(args, "reg", None):
+    if getattr(args, "reg", None) is not None:
         kw["reg"] = _csv(args.reg, str, "reg")
-    if getattr(args, "freeze", None):
+    if getattr(args, "freeze", None) is not None:
         kw["freeze"] = _csv(args.freeze, str, "freeze")
     kw["init"] = _parse_init(getattr(args, "init", None))
     if getattr(args, "quick", False) and getattr(args, "epochs", None) is None:
@@ -123,7 +128,8 @@ def config_from_args(args, **overrides):
     kw.update(overrides)
     config = TuneConfig(**kw)
     if config.data.startswith("npz:") and not os.path.isfile(config.data[4:]):
-        raise CLIError(f"--data: no such file {config.data[4:]!r}")
+        raise CLIError(f"--data: no such file {config.data[4:]!r}; give npz:PATH with PATH an .npz holding "
+                       "arrays X and y")
     try:
         return config.validate()
     except ValueError as exc:
@@ -134,28 +140,50 @@ def _fmt(lam):
     return ", ".join(f"{k}={v:.3g}" for k, v in lam.items())
 
 
+def _resumed_config(path):
+    from ..checkpoint import load_checkpoint
+
+    try:
+        return load_checkpoint(path)["config"]
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"--resume: {exc}") from None
+
+
 def run(args):
     from .. import plots
+    from .._checks import DivergenceError
     from ..experiments.tune import TuneConfig, plain_step_seconds, run_json, tune
 
     if args.resume:
         if not os.path.isfile(args.resume):
-            raise CLIError(f"--resume: no such checkpoint {args.resume!r}")
+            raise CLIError(f"--resume: no such checkpoint {args.resume!r}; give a file written by --checkpoint")
         config = None
+        config_json = _resumed_config(args.resume)  # a damaged checkpoint is refused before any work
     else:
         config = config_from_args(args)
+        config_json = config.to_json()
     if args.checkpoint_every < 0:
         raise CLIError(f"--checkpoint-every must be ≥ 0, got {args.checkpoint_every}")
+    writable_dir(args.out, "--out")
+    if args.checkpoint:
+        writable_file(args.checkpoint, "--checkpoint")
     every = args.checkpoint_every
     if args.checkpoint and not every:
         every = -1  # ~10 checkpoints, once the step count is known
-    doc = tune(config or TuneConfig(), progress=not args.no_progress, checkpoint=args.checkpoint,
-               checkpoint_every=every, resume=args.resume)
+    path = os.path.join(args.out, "run.json")
+    try:
+        # NumPy's overflow warnings would only precede the DivergenceError that names the step and λ
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            doc = tune(config or TuneConfig(), progress=not args.no_progress, checkpoint=args.checkpoint,
+                       checkpoint_every=every, resume=args.resume)
+    except DivergenceError as exc:
+        _write_diverged(path, config_json, exc, args.checkpoint)
+        kept = f"; the last good checkpoint is {args.checkpoint}" if args.checkpoint else ""
+        raise CLIError(f"{exc}{kept}; wrote {path}") from None
     config = TuneConfig.from_json(doc["config"])
     per_step = doc["seconds"] / max(1, doc["steps"])
     plain = plain_step_seconds(config)
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "run.json")
     with open(path, "w") as f:
         json.dump(run_json(doc), f, indent=1)
     figs = [plots.plot_lambda(doc["history"], os.path.join(args.out, "lambda.png"),
@@ -172,3 +200,13 @@ def run(args):
           f"fixed-λ step: overhead {100 * (per_step / plain - 1):+.0f} %")
     print(f"  wrote {path}, {', '.join(figs)}")
     return 0
+
+
+def _write_diverged(path, config_json, exc, checkpoint):
+    """run.json of a diverged run: the config, the history up to the divergence, where and with which λ."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    doc = {"config": config_json, "diverged": {"step": exc.step, "lambda": exc.lam, "message": str(exc),
+                                               "checkpoint": checkpoint},
+           "history": exc.history or []}
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)

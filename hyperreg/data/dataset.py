@@ -49,6 +49,35 @@ class Dataset:
     seed: int | None = None
     indices: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self):
+        """Raise ValueError, naming the data and the fix, unless every split is a non-empty (n, d) X with n
+        labels, all with the same d, T1 holds two classes or more, and the labels are exactly 0..K−1 with
+        every class occurring (K = n_classes): labels {5, 6, 7} would train a net whose outputs 0..4 never
+        occur."""
+        splits = {"T1": (self.X_train, self.y_train), "T2": (self.X_val, self.y_val),
+                  "test": (self.X_test, self.y_test)}
+        for split, (X, y) in splits.items():
+            if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+                raise ValueError(f"{self.name}: {split} must be X (n, d) and y (n,), got {X.shape} and {y.shape}")
+            if len(y) == 0:
+                raise ValueError(f"{self.name}: {split} is empty; every split needs examples (give more data, "
+                                 "or larger val_size / test_size)")
+            if X.shape[1] != self.X_train.shape[1]:
+                raise ValueError(f"{self.name}: {split} has {X.shape[1]} features, T1 has "
+                                 f"{self.X_train.shape[1]}; all splits need the same features")
+        present = np.unique(np.concatenate([y for _, y in splits.values()]))
+        if len(np.unique(self.y_train)) < 2:
+            raise ValueError(f"{self.name}: T1 holds one class only ({present.tolist()} over all splits); a "
+                             "classifier needs two classes or more")
+        if present.tolist() != list(range(self.n_classes)):
+            shown = present.tolist() if len(present) <= 12 else f"{present[:12].tolist()}…"
+            raise ValueError(f"{self.name}: labels must be 0..K-1 with every class present, got {shown}; "
+                             "encode them with y = np.unique(y_all, return_inverse=True)[1] over all splits "
+                             "together, then split")
+
     @property
     def n_features(self) -> int:
         """d, the length of one flattened example."""

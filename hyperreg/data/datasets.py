@@ -224,7 +224,10 @@ def load_dataset(spec: str = "digits", cache_dir=None, *, seed: int | None = 0, 
         raise ValueError(f"{src.origin}: {len(X)} examples in X but {len(y)} labels in y")
     drawn_val = None if src.X_val is not None else (info.val_size if val_size is None else val_size)
     drawn_test = None if src.X_test is not None else (info.test_size if test_size is None else test_size)
-    idx = split_indices(len(X), y, seed, drawn_val, drawn_test, stratify)
+    try:
+        idx = split_indices(len(X), y, seed, drawn_val, drawn_test, stratify)
+    except ValueError as exc:
+        raise ValueError(f"{src.origin}: {exc}") from None
     parts = {}
     for key, X_key, y_key in (("val", "X_val", "y_val"), ("test", "X_test", "y_test")):
         if key in idx:

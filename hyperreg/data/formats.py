@@ -224,11 +224,22 @@ def read_npz(path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"npz: no file {path}; give npz:PATH with PATH an .npz holding "
                                 "arrays X and y")
+    fix = "write it with np.savez(PATH, X=X, y=y)"
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] != b"PK":  # an .npz is a zip archive; anything else np.load would try to unpickle
+        kind = "a single .npy array" if magic == b"\x93NUM" else "not a zip archive"
+        raise ValueError(f"{path}: not an .npz file ({kind}); {fix}")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files if k in NPZ_KEYS}
-    except Exception as exc:  # noqa: BLE001 - np.load raises ValueError, OSError, BadZipFile...
-        raise ValueError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(f"{path}: holds an object array (loading it would need pickle, which is refused); "
+                             f"save numeric arrays: {fix}") from None
+        raise ValueError(f"{path}: not a readable .npz file ({exc}); {fix}") from None
+    except Exception as exc:  # noqa: BLE001 - np.load raises OSError, BadZipFile, EOFError...
+        raise ValueError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc}); {fix}") from None
     for x, y in (("X", "y"), ("X_val", "y_val"), ("X_test", "y_test")):
         if (x in arrays) != (y in arrays) or (x == "X" and x not in arrays):
             raise ValueError(f"{path}: needs arrays {x} and {y} together (X, y required; X_val, y_val and "
@@ -239,6 +250,8 @@ def read_npz(path) -> dict:
         if X.ndim < 2 or yy.ndim != 1 or len(X) != len(yy):
             raise ValueError(f"{path}: {x} must be (n, features...) and {y} (n,), "
                              f"got {X.shape} and {yy.shape}")
+        if len(X) == 0:
+            raise ValueError(f"{path}: {x} is empty (0 examples); every split needs examples")
         if X.shape[1:] != arrays["X"].shape[1:]:
             raise ValueError(f"{path}: {x} has examples of shape {X.shape[1:]}, "
                              f"X has {arrays['X'].shape[1:]}")

@@ -130,10 +130,30 @@ class TuneConfig:
         if self.hyper_optimizer not in HYPER_OPTIMIZER_NAMES:
             raise ValueError(f"--hyper-optimizer must be one of {', '.join(HYPER_OPTIMIZER_NAMES)}, got "
                              f"{self.hyper_optimizer!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"--seed must be an integer ≥ 0, got {self.seed!r}")
+        self._check_names()
+        return self
+
+    def _check_names(self):
+        from ..backends import BACKENDS
+        from ..data.datasets import DATASETS
+        from ..nn.layers import ACTIVATIONS
         from ..tuner import parse_method
 
-        parse_method(self.method)
-        return self
+        name = self.data.partition(":")[0].strip().lower()
+        if name not in DATASETS:
+            raise ValueError(f"--data must be one of {', '.join(DATASETS)} (mnist:DIR, npz:PATH...), got "
+                             f"{self.data!r}")
+        for option, value, allowed in (("activation", self.activation, sorted(ACTIVATIONS)),
+                                       ("backend", self.backend.partition(":")[0], BACKENDS),
+                                       ("dtype", self.dtype, ("float32", "float64"))):
+            if value not in allowed:
+                raise ValueError(f"--{option} must be one of {', '.join(allowed)}, got {value!r}")
+        try:
+            parse_method(self.method)
+        except ValueError as exc:
+            raise ValueError(f"--method: {exc}") from None
 
 
 # --- building the run ---------------------------------------------------------------------------------
@@ -215,6 +235,7 @@ def build(config: TuneConfig, callbacks=()) -> Run:
     from ..mlp import MLP
     from ..problems.classification import MLPProblem
     from ..tuner import Tuner, parse_method
+    from .guards import check_sizes
 
     config.validate()
     ds = load_data(config)
@@ -230,6 +251,7 @@ def build(config: TuneConfig, callbacks=()) -> Run:
 
     Xt, yt = put(ds.X_train, ds.y_train)
     Xv, yv = put(ds.X_val, ds.y_val)
+    check_sizes(config, ds, net, be)  # before θ or any state is allocated
     problem = MLPProblem(net, Xt, yt, Xv, yv, batch_size=config.batch,
                          val_batch_size=config.val_batch or None)
     steps = max(1, round(config.epochs * len(ds.y_train) / config.batch))
@@ -279,6 +301,7 @@ def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=
     ``stop_after``: return after that step (what an interruption leaves; the tests resume from it).
     Returns the final ``TunerState``."""
     from ..checkpoint import save_checkpoint
+    from .guards import check_state_finite
 
     tuner, steps = run.tuner, run.steps
     if checkpoint_every < 0:  # "about ten per run"
@@ -286,6 +309,7 @@ def train(run: Run, state=None, checkpoint=None, checkpoint_every=0, stop_after=
 
     def save_when_due(st):
         if st.step % checkpoint_every == 0 or st.step == steps:
+            check_state_finite(tuner, st)  # never overwrite the last good checkpoint with a diverged state
             save_checkpoint(checkpoint, st, run.config.to_json(), tuner.backend)
 
     res = tuner.run(run.theta0, run.lam0, steps, state=state, progress=progress, stop_after=stop_after,

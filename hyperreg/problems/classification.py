@@ -87,7 +87,7 @@ class MLPProblem(Problem):
         X, y = {"train": (self.X_train, self.y_train), "val": (self.X_val, self.y_val)}[which]
         n = X.shape[0] if n is None else min(int(n), X.shape[0])
         if rng is None:
-            return MLPSample(X[:n], y[:n])
+            return MLPSample(X[:n, ...], y[:n])
         return MLPSample(*self._take(X, y, rng.permutation(X.shape[0])[:n]))
 
     def at(self, theta, lam, sample: MLPSample):
