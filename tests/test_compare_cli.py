@@ -68,6 +68,7 @@ def test_writes_only_where_named(tmp_path, monkeypatch):
     (["--problem", "quadratic", "--init", "l2=0.1,noise=0.2"], "--init"),
     (["--reg", "l3"], "--reg"),
     (["--data", "nowhere"], "--data"),
+    (["--steps", "3", "--estimators", "greedy,unroll5"], "--steps"),
     (["--backend", "jax"], "--backend"),
     (["--json", "/dev/null/c.json"], "--json"),
     (["--out", "/dev/null/figs"], "--out"),

@@ -148,7 +148,7 @@ def checkpoint_steps(steps, n, estimators):
     L the least common multiple of their ``every`` (UnrollK's tangent then spans its full K steps)."""
     L = math.lcm(*(int(e.every) for e in estimators))
     raw = [round(i * (steps - 1) / max(1, n - 1)) for i in range(n)] if n > 1 else [steps - 1]
-    return sorted({max(L - 1, (c + 1) // L * L - 1) for c in raw if c < steps})
+    return sorted(c for c in {max(L - 1, (c + 1) // L * L - 1) for c in raw} if c < steps)
 
 
 def _timed(be, f, warned=None, name=None):
@@ -231,6 +231,10 @@ def compare(cfg: CompareConfig, callback=None) -> dict:
     prob, be, lr = setup.problem, setup.problem.backend, setup.lr
     ests = {name.strip().lower(): make_estimator(name) for name in cfg.estimators}
     cps = checkpoint_steps(cfg.steps, cfg.checkpoints, ests.values())
+    if not cps:
+        every = math.lcm(*(int(e.every) for e in ests.values()))
+        raise ValueError(f"--steps must be ≥ {every} (a hyper step of every estimator: the least common multiple "
+                         f"of their steps per hyper step), got {cfg.steps}")
     theta = setup.theta0
     states = {name: est.init_state(prob, theta) for name, est in ests.items()}
     stateful = {name for name, s in states.items() if s}
