@@ -18,6 +18,7 @@ from hyperreg.hypergrad import Estimator, Greedy, register
 from hyperreg.hypergrad.greedy import greedy_step
 from hyperreg.hypergrad.horizon import horizon_forward, horizon_reverse
 from hyperreg.hypergrad.registry import make_estimator
+from hyperreg.optim import Annealed
 from hyperreg.problems.classification import MLPProblem, MLPSample
 from hyperreg.problems.quadratic import Quadratic
 from hyperreg.testing import TOL, assert_close, directional, host, norm
@@ -77,19 +78,22 @@ def test_reverse_equals_forward_on_a_small_mlp(backend):
 def test_reference_is_the_finite_difference_of_unrolled_sgd(numpy_backend):
     be = numpy_backend
     problem, theta, lam, samples = small_mlp(be, seed=3)
-    lr, vs = 0.3, problem.val_sample()
+    rates, vs = [0.3, 0.25, 0.2, 0.1, 0.05], problem.val_sample()  # a schedule: one η per step
 
     def val_after(lam_):
         th = theta
-        for s in samples:
-            th = th - lr * problem.train_grad(th, lam_, s)
+        for s, eta in zip(samples, rates):
+            th = th - eta * problem.train_grad(th, lam_, s)
         return host(be, problem.val_loss(th, vs))
 
     u = be.rng(9).normal((problem.n_hypers,))
     fd = directional(val_after, lam, u)
-    h = horizon_reverse(problem, theta, lam, lr, samples, vs)
-    got = float(host(be, h) @ host(be, u))
-    assert abs(got - fd) <= TOL * norm(be, u) * (abs(got) + 1), (got, fd)
+    for h in (horizon_reverse(problem, theta, lam, rates, samples, vs),
+              horizon_forward(problem, theta, lam, rates, samples, vs)[5]):
+        got = float(host(be, h) @ host(be, u))
+        assert abs(got - fd) <= TOL * norm(be, u) * (abs(got) + 1), (got, fd)
+    with pytest.raises(ValueError, match="one learning rate per sample"):
+        horizon_reverse(problem, theta, lam, rates[:3], samples, vs)
 
 
 # --- the metrics ---------------------------------------------------------------------------------------
@@ -150,23 +154,31 @@ def test_reported_metrics_are_what_the_draws_give(mlp_doc):
     assert set(doc["cost"]) == set(QUICK_MLP["estimators"])
 
 
-def test_estimates_are_replayed_from_the_same_state_and_draws(mlp_doc):
-    """The first checkpoint by hand: θ after 1 SGD step of the run's stream, then one draw of T samples
-    and a validation sample from the draw stream; greedy and the reference from them."""
-    cfg = CompareConfig(**QUICK_MLP)
+@pytest.mark.parametrize("anneal", [False, True])
+def test_estimates_are_replayed_from_the_same_state_and_draws(anneal):
+    """Both checkpoints by hand: θ after c SGD steps of the run's stream (η_t annealed or not), then the
+    draws of T samples and a validation sample from the draw stream; greedy and the reference from them,
+    the reference's T steps at η_c … η_{c+T−1}."""
+    cfg = CompareConfig(**{**QUICK_MLP, "estimators": ("greedy", "unroll2")}, anneal=anneal)
+    doc = compare(cfg)
     setup = build_setup(cfg)
-    prob, be, lr = setup.problem, setup.problem.backend, setup.lr
+    prob, be = setup.problem, setup.problem.backend
+    eta = Annealed(setup.lr, 6, 12, 0.1) if anneal else (lambda t: setup.lr)
     theta, lam = setup.theta0, setup.lam_at(0)
-    run = be.rng(cfg.seed + STREAMS["run"])
-    theta = theta - lr * prob.train_grad(theta, lam, prob.sample(run))
-    draws = be.rng(cfg.seed + STREAMS["draws"])
-    samples = [prob.sample(draws) for _ in range(cfg.horizon)]
-    vs = prob.val_sample(draws)
-    rec = mlp_doc["checkpoints"][0]
-    ref = horizon_reverse(prob, theta, lam, lr, samples, vs)
-    np.testing.assert_allclose(rec["reference"]["draws"][0], host(be, ref), rtol=1e-10)
-    g = greedy_step(prob, theta, lam, samples[0], vs, lr)
-    np.testing.assert_allclose(rec["estimators"]["greedy"]["draws"][0], host(be, g), rtol=1e-12)
+    run, draws = be.rng(cfg.seed + STREAMS["run"]), be.rng(cfg.seed + STREAMS["draws"])
+    t = 0
+    for rec in doc["checkpoints"]:
+        for t in range(t, rec["step"]):
+            theta = theta - eta(t) * prob.train_grad(theta, lam, prob.sample(run))
+        t = rec["step"]
+        for d in range(cfg.draws):
+            samples = [prob.sample(draws) for _ in range(cfg.horizon)]
+            vs = prob.val_sample(draws)
+            ref = horizon_reverse(prob, theta, lam, [eta(t + i) for i in range(cfg.horizon)], samples, vs)
+            np.testing.assert_allclose(rec["reference"]["draws"][d], host(be, ref), rtol=1e-10)
+            g = greedy_step(prob, theta, lam, samples[0], vs, eta(t))
+            np.testing.assert_allclose(rec["estimators"]["greedy"]["draws"][d], host(be, g), rtol=1e-12)
+    assert anneal == (eta(11) != setup.lr)  # the second checkpoint is in the annealed half
 
 
 # --- planted estimators --------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ def add_parser(sub):
     p.add_argument("--mode", help=f"the reference by {' | '.join(MODES)} mode (both: cross-checked) "
                                   f"(default {d.mode})")
     p.add_argument("--lr", type=float, help="η of SGD (default: 0.1 mlp, 1e-3 quadratic, 1/λ̂_max ridge/logistic)")
+    p.add_argument("--anneal", action="store_true", default=None,
+                   help="η constant for half the steps, then linearly down to η/10 (as tune; default constant)")
     p.add_argument("--batch", type=int, help=f"mlp minibatch (default {d.batch})")
     p.add_argument("--train-rows", type=int, help="use the first N rows of T1 (default all)")
     p.add_argument("--val-rows", type=int, help="use the first N rows of T2 (default all)")
@@ -57,8 +59,9 @@ def config_from_args(args):
     from ._tune import _csv, _parse_init
 
     kw = {}
-    for name in ("problem", "data", "activation", "tied", "steps", "checkpoints", "horizon", "draws", "mode",
-                 "lr", "batch", "train_rows", "val_rows", "dim", "backend", "dtype", "seed", "lambda_path"):
+    for name in ("problem", "data", "activation", "tied", "anneal", "steps", "checkpoints", "horizon", "draws",
+                 "mode", "lr", "batch", "train_rows", "val_rows", "dim", "backend", "dtype", "seed",
+                 "lambda_path"):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v

@@ -1,6 +1,7 @@
 """``hyperreg compare``: every hypergradient estimator against the exact long-horizon one, along a training run.
 
-A training run by SGD at fixed λ (or along a tuned run's λ path), θ_{t+1} = θ_t − η g_T(θ_t, λ_t; s_t).
+A training run by SGD at fixed λ (or along a tuned run's λ path), θ_{t+1} = θ_t − η_t g_T(θ_t, λ_t; s_t), η_t
+constant or (``anneal``) constant for half the run, then linearly down to η/10 (``hyperreg tune``'s schedule).
 Every estimator (a ``hypergrad.registry`` name) follows it from step 0 as it would online: ``propagate``
 every step, and ``hypergradient`` at its own hyper steps when it carries state (UnrollK's reset, IFT's warm
 start). At each checkpoint c, over ``draws`` independent draws of T training samples s_0 … s_{T−1} and a
@@ -29,6 +30,7 @@ from .._checks import ConvergenceWarning
 from ..hypergrad.estimator import Step
 from ..hypergrad.horizon import horizon_forward, horizon_reverse
 from ..hypergrad.registry import make_estimator
+from ..optim import Annealed, as_schedule
 from .compare_setup import PROBLEMS, build_setup
 
 DEFAULT_ESTIMATORS = ("greedy", "greedy-fast", "unroll1-gtgv", "unroll5", "clip5", "discounted0.9", "exact", "ift")
@@ -57,6 +59,7 @@ class CompareConfig:
     draws: int = 4
     mode: str = "forward"
     lr: float = 0.0  # 0: 0.1 (MLP), 1e-3 (quadratic), 1/λ̂_max(H(θ₀)) (ridge, logistic)
+    anneal: bool = False  # η_t as ``hyperreg tune --anneal``: constant for half the steps, then down to η/10
     batch: int = 100
     train_rows: int = 0  # 0: all of T1
     val_rows: int = 0  # 0: all of T2
@@ -167,9 +170,10 @@ def _timed(be, f, warned=None, name=None):
     return out, seconds
 
 
-def _draws_at(setup, cfg, theta, lam, states, ests, rng, warned):
-    """Every estimator's h and the reference h_T over ``cfg.draws`` draws at one checkpoint (host arrays)."""
-    prob, be, lr = setup.problem, setup.problem.backend, setup.lr
+def _draws_at(setup, cfg, c, theta, lam, states, ests, rng, warned):
+    """Every estimator's h and the reference h_T over ``cfg.draws`` draws at checkpoint c (host arrays)."""
+    prob, be, eta = setup.problem, setup.problem.backend, _schedule(setup, cfg)
+    lr, rates = eta(c), [eta(c + t) for t in range(cfg.horizon)]
     host = {name: [] for name in ests}
     secs = {name: 0.0 for name in ests}
     ref, ref_h, rev, ref_s = [], {}, [], 0.0
@@ -184,23 +188,24 @@ def _draws_at(setup, cfg, theta, lam, states, ests, rng, warned):
             h, s = _timed(be, estimate, warned, name)
             host[name].append(be.to_numpy(h))
             secs[name] += s
+        args = (prob, theta, lam, rates, samples, val_sample)
         if cfg.mode == "reverse":
-            h_T, s = _timed(be, lambda: {cfg.horizon: horizon_reverse(prob, theta, lam, lr, samples, val_sample)})
+            h_T, s = _timed(be, lambda: {cfg.horizon: horizon_reverse(*args)})
         else:
-            h_T, s = _timed(be, lambda: horizon_forward(prob, theta, lam, lr, samples, val_sample, cfg.horizons))
+            h_T, s = _timed(be, lambda: horizon_forward(*args, cfg.horizons))
         ref_s += s
         ref.append(be.to_numpy(h_T[cfg.horizon]))
         for T, h in h_T.items():
             ref_h.setdefault(T, []).append(be.to_numpy(h))
         if cfg.mode == "both":
-            rev.append(be.to_numpy(horizon_reverse(prob, theta, lam, lr, samples, val_sample)))
+            rev.append(be.to_numpy(horizon_reverse(*args)))
     return host, secs, np.array(ref), {T: np.array(v) for T, v in ref_h.items()}, rev, ref_s / cfg.draws
 
 
 def _checkpoint(setup, cfg, c, theta, lam, states, ests, rng, warned):
     """One checkpoint's JSON record."""
     prob = setup.problem
-    host, secs, ref, ref_h, rev, ref_s = _draws_at(setup, cfg, theta, lam, states, ests, rng, warned)
+    host, secs, ref, ref_h, rev, ref_s = _draws_at(setup, cfg, c, theta, lam, states, ests, rng, warned)
     reference = {"horizon": cfg.horizon, "mode": cfg.mode, "mean": _fl(ref.mean(axis=0)),
                  "std": _fl(ref.std(axis=0)), "seconds": ref_s, "draws": ref.tolist(),
                  "horizons": {str(T): {"mean": _fl(v.mean(axis=0)), "std": _fl(v.std(axis=0))}
@@ -228,7 +233,7 @@ def compare(cfg: CompareConfig, callback=None) -> dict:
     """
     cfg.validate()
     setup = build_setup(cfg)
-    prob, be, lr = setup.problem, setup.problem.backend, setup.lr
+    prob, be, eta = setup.problem, setup.problem.backend, _schedule(setup, cfg)
     ests = {name.strip().lower(): make_estimator(name) for name in cfg.estimators}
     cps = checkpoint_steps(cfg.steps, cfg.checkpoints, ests.values())
     if not cps:
@@ -242,7 +247,7 @@ def compare(cfg: CompareConfig, callback=None) -> dict:
     cost = {name: 0.0 for name in ests}
     plain, records, warned, t_start = 0.0, [], {}, time.perf_counter()
     for t in range(cfg.steps):
-        lam = setup.lam_at(t)
+        lam, lr = setup.lam_at(t), eta(t)
         if t in cps:
             records.append(_checkpoint(setup, cfg, t, theta, lam, states, ests, rng_draw, warned))
             if callback is not None:
@@ -269,10 +274,15 @@ def compare(cfg: CompareConfig, callback=None) -> dict:
         costs[name] = {"follow_seconds_per_step": follow, "seconds_per_estimate": float(np.mean(at_cp)),
                        "online_seconds_per_step": online, "online_vs_plain_step": online / plain,
                        "convergence_warnings": warned.get(name, 0)}
-    return {"config": cfg.to_json(), "setup": setup.info | {"lr": lr, "checkpoint_steps": cps,
+    return {"config": cfg.to_json(), "setup": setup.info | {"lr": setup.lr, "checkpoint_steps": cps,
                                                             "hyper_names": list(prob.hyper_names)},
             "checkpoints": records, "cost": costs, "plain_step_seconds": plain,
             "seconds": time.perf_counter() - t_start}
+
+
+def _schedule(setup, cfg):
+    """t → η_t: constant, or ``Annealed`` over the run (past its end: η/10)."""
+    return Annealed(setup.lr, cfg.steps // 2, cfg.steps, 0.1) if cfg.anneal else as_schedule(setup.lr)
 
 
 def _sgd_step(prob, theta, lam, sample, lr):
