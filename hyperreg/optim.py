@@ -148,11 +148,10 @@ class Adam:
             m = self.beta1 * m + (1 - self.beta1) * g
             s = self.beta2 * s + (1 - self.beta2) * (g * g)
         else:
-            o = ops(xp)
-            m *= self.beta1
-            m = o.axpy(m, 1 - self.beta1, g)
+            m *= self.beta1  # in place, rounded as the functional line above (a resumed run matches)
+            m += (1 - self.beta1) * g
             s *= self.beta2
-            s = o.axpy(s, 1 - self.beta2, g * g)
+            s += (1 - self.beta2) * (g * g)
         mhat = m / (1 - self.beta1 ** (t + 1))
         shat = s / (1 - self.beta2 ** (t + 1))
         denom = xp.sqrt(shat) + self.eps
@@ -161,7 +160,7 @@ class Adam:
         lr = as_schedule(self.lr)(t)
         if out is None:
             return x - lr * mhat / denom, (m, s)
-        return ops(xp).step(out, x, -lr, mhat / denom), (m, s)
+        return ops(xp).step(out, x, -1.0, lr * mhat / denom), (m, s)  # x − (η m̂)/d, rounded as above
 
 
 def hyper_adam(lr=0.02, **kw) -> Adam:

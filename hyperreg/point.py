@@ -14,6 +14,7 @@ from __future__ import annotations
 from array_api_compat import array_namespace, device
 
 from . import _checks as chk
+from .backends.inplace import ops
 from .nn.sweep import Hook, rsweep
 from .regularizers import WeightPenalty, dropout_scale, keep_shifts
 
@@ -98,13 +99,15 @@ class TrainPoint:
                           need_param_grads=False)
         return Rg_in
 
-    def jvp(self, v, u):
+    def jvp(self, v, u, out=None):
         """H v + (∂g_T/∂λ) u = d/ds g_T(θ + s v, λ + s u), shape (n_params,): the one R-sweep behind ``hvp``
         (u = None) and ``mixed_jvp`` (v = None), seeded in θ with v and at the noise levels with T u, so a
         forward-mode tangent column costs one sweep, not two.
 
         ``u`` is a direction of shape (n_hypers,), None, or an int j standing for the unit vector e_j:
-        then only the seeds e_j touches are set (an L2 column seeds no noise level, no extra matmul)."""
+        then only the seeds e_j touches are set (an L2 column seeds no noise level, no extra matmul).
+        ``out``: a θ-shaped buffer to write the result into (reused across tangent columns) where the backend
+        can; it must not be ``v``."""
         net, xp = self.net, self.xp
         if self.check:
             if v is not None:
@@ -113,7 +116,9 @@ class TrainPoint:
                 chk.check_shape(u, (net.n_hypers,), "u")
         RP = net.layout.views(v) if v is not None else None
         seeds = {kind: block.seeds(xp, u, self.theta) for kind, block in net.blocks.items()}
-        flat, views = net.layout.buffer(self.theta)
+        flat, views = net.layout.buffer(self.theta) if out is None else (out, net.layout.views(out))
+        if not ops(xp).native:
+            flat, views = None, None
         Rg_P, _ = rsweep(self.sweep, RP=RP, Rsigma=seeds.get("noise"), out=views)
         Rg_Ws = [Rg_P[pos][0] for pos in net.hooked]
         # the penalties' terms go into the weight R-gradients before the one flatten (no extra pass over θ):
@@ -125,11 +130,11 @@ class TrainPoint:
             RWs = [RP[pos][0] for pos in net.hooked]
             for reg, block in self.penalties:
                 Rg_Ws = reg.add_curv(self, Rg_Ws, RWs, self.lams[block.kind])
-        out = net.layout.collect(flat, self._with_weights(Rg_P, Rg_Ws), self.theta)
+        res = net.layout.collect(flat, self._with_weights(Rg_P, Rg_Ws), self.theta)
         if seeds.get("keep") is not None:  # the coupled-mask estimate J u
             for ul, col in zip(net.blocks["keep"].entries(u), self.keep_columns()):
-                out = out if ul is None else out + ul * col
-        return out
+                res = res if ul is None else res + ul * col
+        return res
 
     def keep_columns(self):
         """J_j = (g_T(p₊) − g_T(p₋)) / (p₊ − p₋) per keep entry j, masks from the same uniforms U.

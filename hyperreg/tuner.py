@@ -116,6 +116,7 @@ class Tuner:
         self.seed = seed
         self.check_finite = bool(check_finite)
         self.backend = backend or problem.backend
+        self._buffers = (None, None)  # (θ_t this tuner wrote, a spare θ buffer): see ``_theta_out``
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -160,7 +161,8 @@ class Tuner:
         sample = prob.sample(st.rng)
         point = prob.at(st.theta, st.lam, sample)
         st.method_state = m.propagate(st.method_state, point, lr, self.momentum)
-        theta_next, st.opt_state = self.optimizer.step(st.theta, point.grad, st.opt_state, t)
+        theta_next, st.opt_state = self.optimizer.step(st.theta, point.grad, st.opt_state, t,
+                                                       out=self._theta_out(st.theta))
         st.loss_sum, st.loss_count = st.loss_sum + point.loss, st.loss_count + 1
         if m.gradient_free:
             lam = m.propose(self, st, point)
@@ -174,8 +176,16 @@ class Tuner:
                 st.phi, self.param.grad_phi(st.lam, h), st.hyper_state, st.hyper_steps)
             st.lam = self.param.to_lam(st.phi)
             st.hyper_steps += 1
+        self._buffers = (theta_next, st.theta if st.theta is self._buffers[0] else None)
         st.theta, st.step = theta_next, t + 1
         return st
+
+    def _theta_out(self, theta):
+        """Where θ_{t+1} goes: the buffer of θ_{t−1} once this tuner wrote θ_t itself (double buffering: θ_t
+        is still read by the hyper step, θ_{t−1} by nobody), else None (a fresh array: θ₀ is the caller's).
+        The optimizer then updates its state in place too, and a step allocates no θ-sized array for θ."""
+        mine, spare = self._buffers
+        return spare if theta is mine and spare is not None else None
 
     def hyper_due(self, t) -> bool:
         """Whether elementary step t ends with a hyper step: t = warmup + every − 1, then every ``every``."""
@@ -193,9 +203,9 @@ class Tuner:
         raise ``DivergenceError`` when the losses or λ are not finite (``check_finite``)."""
         prob = self.problem
         vs = prob.record_sample(st.rng)
-        rec = {"step": st.step, "lambda": prob.hypers_dict(st.lam), "val_loss": self._host(prob.val_loss(
-            st.theta, vs, lam=st.lam)), "seconds": st.seconds}
-        err = prob.val_error(st.theta, vs)
+        val_loss, err = prob.record(st.theta, vs, lam=st.lam)
+        rec = {"step": st.step, "lambda": prob.hypers_dict(st.lam), "val_loss": self._host(val_loss),
+               "seconds": st.seconds}
         if err is not None:
             rec["val_error"] = self._host(err)
         if st.loss_count:  # the mean minibatch L_T since the last record: no extra sweep

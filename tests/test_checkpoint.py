@@ -272,7 +272,7 @@ def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(tmp_path):
 
     def read(name):
         doc = json.loads((tmp_path / name / "run.json").read_text())
-        doc.pop("seconds")
+        doc.pop("seconds"), doc.pop("wall_seconds")
         doc["history"] = _strip(doc["history"])
         return doc
 

@@ -29,29 +29,21 @@ from hyperreg.hypergrad import (
 from hyperreg.hypergrad.compare import compare_estimators
 from hyperreg.problems.classification import MLPProblem, MLPSample
 from hyperreg.problems.quadratic import Quadratic
+from hyperreg.testing import assert_close, central, host
+from hyperreg.testing import norm as nrm
 
 EPS = 1e-5
 TOL = 1e-7
 
 
-def host(be, x):
-    return np.asarray(be.to_numpy(x), dtype=np.float64)
-
-
-def nrm(be, x):
-    return float(np.linalg.norm(host(be, x)))
-
-
 def check(be, got, want, scale, what, tol=TOL):
-    """‖got − want‖ ≤ tol · scale, scale = ‖direction‖(‖result‖ + ‖input‖) (STYLE.md)."""
-    err = float(np.linalg.norm(host(be, got) - host(be, want)))
-    assert err <= tol * scale, f"{what}: error {err:.3e} > {tol:.0e} × {scale:.3e}"
+    """‖got − want‖ ≤ tol · scale, scale = ‖direction‖(‖result‖ + ‖input‖) (STYLE.md; ``hyperreg.testing``)."""
+    assert_close(be, got, want, scale, tol=tol, what=what)
 
 
 def fd5(f, x, u, eps=EPS):
-    """Five-point central difference, truncation O(eps⁴): batch norm on a few examples curves θ_K(λ)
-    so strongly that the three-point O(eps²) term alone can exceed the tolerance."""
-    return (8 * (f(x + eps * u) - f(x - eps * u)) - (f(x + 2 * eps * u) - f(x - 2 * eps * u))) / (12 * eps)
+    """``hyperreg.testing.central`` at step eps: batch norm on a few examples curves θ_K(λ) strongly."""
+    return central(f, x, u, h=eps)
 
 
 def sgd(problem, theta, lam, samples, lr, momentum=None):
@@ -259,3 +251,40 @@ def test_compare_estimators_on_the_mlp(numpy_backend):
     check(be, single["greedy"]["mean"], single["unroll1"]["mean"], 1 + nrm(be, single["unroll1"]["mean"]),
           "single-sample greedy = unroll1", 1e-12)
     assert nrm(be, out["greedy"]["mean"] - single["greedy"]["mean"]) > 1e-9  # the pair moves the σ row
+
+
+@pytest.mark.parametrize("policy", [ExactKStep(), ClipR(0.05), Discounted(0.7)], ids=["exact", "clip", "disc"])
+@pytest.mark.parametrize("momentum", [None, 0.8])
+def test_in_place_tangent_step_matches_the_functional_one(backend, policy, momentum):
+    """``inplace=True`` (the tuner's own Y, stepped column by column through one scratch) gives the functional
+    step's Y' (and V') to rounding — with the clip active — and on libraries with ``out=`` returns Y's own
+    buffer; a row-major Y (as a caller may pass) is first given the column layout."""
+    import hyperreg
+    from hyperreg.hypergrad.forward import tangent_step_momentum
+
+    net = hyperreg.MLP([5, 4, 3], noise="per-layer", backend=backend)
+    rng = backend.rng(2)
+    X, y = rng.normal((6, 5)), rng.integers(3, 6)
+    point = net.at(net.init_params(0), net.init_hypers(), X, y, net.sample_noise(6, rng))
+    xp = backend.xp
+    Y0 = tangent_zeros(point.theta, net.n_hypers)
+    Y0 = xp.matrix_transpose(xp.matrix_transpose(Y0) + rng.normal((net.n_hypers, net.n_params)))
+    V0 = tangent_zeros(point.theta, net.n_hypers) + 0.5
+    copy = lambda a: xp.matrix_transpose(xp.asarray(xp.matrix_transpose(a), copy=True))  # noqa: E731
+    if momentum is None:
+        want, got = tangent_step(point, Y0, 0.3, policy), tangent_step(point, copy(Y0), 0.3, policy, inplace=True)
+        pairs = [(got, want)]
+    else:
+        want = tangent_step_momentum(point, Y0, V0, 0.3, momentum, policy)
+        got = tangent_step_momentum(point, copy(Y0), copy(V0), 0.3, momentum, policy, inplace=True)
+        pairs = list(zip(got, want))
+    for g, w in pairs:
+        np.testing.assert_allclose(host(backend, g), host(backend, w), rtol=1e-12, atol=1e-14)
+    if backend.name in ("numpy", "torch"):
+        Y = copy(Y0)
+        out = tangent_step(point, Y, 0.3, policy, inplace=True)
+        assert out is Y
+        row_major = xp.asarray(Y0, copy=True)  # (P, k) C-order: not the column layout
+        np.testing.assert_allclose(host(backend, tangent_step(point, row_major, 0.3, policy, inplace=True)),
+                                   host(backend, pairs[0][1] if momentum is None else
+                                        tangent_step(point, Y0, 0.3, policy)), rtol=1e-12, atol=1e-14)

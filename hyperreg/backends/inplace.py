@@ -7,8 +7,11 @@ fresh array and the caller assembles its buffer the standard way (``native`` tel
 
     matmul(a, b, out)     out = a @ b
     sum_rows(a, out)      out = Σ_i a[i, …]
-    axpy(y, a, x)         y ← y + a·x in place (a a 0-d array or a float); returns y
-    step(out, x, a, y)    out = x + a·y (a a float: the optimizer's −η)
+    axpy(y, a, x)         y ← y + a·x in place (a a 0-d array or a float; NumPy: BLAS ?axpy, which may fuse
+                          the multiply-add); returns y
+    step(out, x, a, y)    out = x + a·y (a a float: the optimizer's −η), rounded exactly as x + a·y
+    contiguous(a)         whether a's elements are stored row-major without gaps (False: the standard's
+                          arrays make no such promise)
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class StandardOps:
 
     def step(self, out, x, a, y):
         return x + a * y
+
+    def contiguous(self, a):
+        return False
 
 
 class NumpyOps(StandardOps):
@@ -67,8 +73,13 @@ class NumpyOps(StandardOps):
     def step(self, out, x, a, y):
         if out is None:
             return x + a * y
-        self.np.copyto(out, x)
-        return self.axpy(out, a, y)
+        if out is x:  # x ← x + a·y in place (one temporary a·y)
+            return self.np.add(x, a * y, out=x)
+        self.np.multiply(y, a, out=out)  # (a·y) + x: the same rounding as x + a·y, so a run whose first
+        return self.np.add(out, x, out=out)  # steps allocate (after a resume) matches one that writes in place
+
+    def contiguous(self, a):
+        return a.flags.c_contiguous
 
 
 class TorchOps(StandardOps):
@@ -96,7 +107,13 @@ class TorchOps(StandardOps):
     def step(self, out, x, a, y):
         if out is None:
             return x + a * y
-        return self.torch.add(x, y, alpha=a, out=out)
+        if out is x:
+            return x.add_(a * y)
+        self.torch.mul(y, a, out=out)  # as for NumPy: the rounding of x + a·y, not a fused multiply-add
+        return out.add_(x)
+
+    def contiguous(self, a):
+        return a.is_contiguous()
 
 
 class CupyOps(StandardOps):
@@ -119,8 +136,13 @@ class CupyOps(StandardOps):
     def step(self, out, x, a, y):
         if out is None:
             return x + a * y
+        if out is x:
+            return self.cp.add(x, a * y, out=x)
         self.cp.multiply(y, a, out=out)
         return self.cp.add(out, x, out=out)
+
+    def contiguous(self, a):
+        return a.flags.c_contiguous
 
 
 _CACHE = {}

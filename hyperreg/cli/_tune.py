@@ -24,6 +24,10 @@ def add_config_options(p, method=True):
     d = TuneConfig()
     p.add_argument("--data", help=f"digits | mnist | fashion-mnist | cifar10 | svhn | npz:PATH (default {d.data})")
     p.add_argument("--sizes", help=f"hidden widths, comma-separated (default {','.join(map(str, d.sizes))})")
+    p.add_argument("--arch", help="a convolutional net instead of the MLP, layers joined by '-': "
+                                  "c<channels>k<kernel>[s<stride>][v] (v: valid padding), mp<k> / ap<k> (max / "
+                                  "average pool), d<width>; ending in d<classes>, e.g. c16k3-mp2-c32k3-mp2-d10 "
+                                  "(image data: digits as 8×8, mnist, cifar10, svhn)")
     p.add_argument("--activation", help=f"relu | leaky_relu | tanh (default {d.activation})")
     p.add_argument("--batchnorm", action="store_true", default=None,
                    help="batch norm before each hidden activation")
@@ -59,6 +63,8 @@ def add_config_options(p, method=True):
     p.add_argument("--seed", type=nonneg_int, help="seeds the split, θ₀, minibatches and noise (default 0)")
     p.add_argument("--log-every", type=int, help="steps between history records (default: ~60 records)")
     p.add_argument("--val-batch", type=int, help="T2 minibatch per hyper step (default 0: all of T2)")
+    p.add_argument("--record-rows", type=int, help="rows of T2, test and T1 each history record evaluates (a "
+                   "fixed subset, forward pass only; default 1000; 0: all); the final metrics use the full sets")
     p.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK_EPOCHS} epochs unless --epochs")
 
 
@@ -112,12 +118,16 @@ def config_from_args(args, **overrides):
     kw = {}
     for name in ("data", "activation", "batchnorm", "tied", "method", "every", "warmup", "hyper_lr",
                  "hyper_optimizer", "hyper_eps", "antithetic", "epochs", "batch", "lr", "anneal", "optimizer",
-                 "backend", "dtype", "seed", "log_every", "val_batch"):
+                 "backend", "dtype", "seed", "log_every", "val_batch", "record_rows"):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v
     if getattr(args, "sizes", None) is not None:
         kw["sizes"] = _csv(args.sizes, int, "sizes")
+    if getattr(args, "arch", None):
+        if getattr(args, "sizes", None):
+            raise CLIError("give --sizes (an MLP's hidden widths) or --arch (a conv net), not both")
+        kw["arch"] = args.arch
     if getattr(args, "reg", None) is not None:
         kw["reg"] = _csv(args.reg, str, "reg")
     if getattr(args, "freeze", None) is not None:
@@ -190,14 +200,17 @@ def run(args):
                               f"λ during training ({config.method}, {config.data})"),
             plots.plot_curves(doc["history"], os.path.join(args.out, "curves.png"),
                               f"cost and error during training ({config.method}, {config.data})")]
-    print(f"hyperreg tune: {config.data}, MLP {','.join(map(str, config.sizes))}, {config.method}, "
+    net = f"CNN {config.arch}" if config.arch else f"MLP {','.join(map(str, config.sizes))}"
+    print(f"hyperreg tune: {config.data}, {net}, {config.method}, "
           f"{doc['steps']} steps")
     print(f"  λ initial: {_fmt(doc['lambda_init'])}")
     print(f"  λ final:   {_fmt(doc['lambda'])}")
     print(f"  validation: loss {doc['val_loss']:.4f}  error {100 * doc['val_error']:.2f} %")
     print(f"  test:       loss {doc['test_loss']:.4f}  error {100 * doc['test_error']:.2f} %")
-    print(f"  {doc['seconds']:.1f} s training; {1e3 * per_step:.2f} ms/step vs {1e3 * plain:.2f} ms for a plain "
-          f"fixed-λ step: overhead {100 * (per_step / plain - 1):+.0f} %")
+    print(f"  {doc['wall_seconds']:.1f} s wall, of which {doc['seconds']:.1f} s training steps (the rest: history "
+          f"records on {config.record_rows or 'all'} rows, data, final metrics)")
+    print(f"  {1e3 * per_step:.2f} ms/step vs {1e3 * plain:.2f} ms for a plain fixed-λ step: overhead "
+          f"{100 * (per_step / plain - 1):+.0f} %")
     print(f"  wrote {path}, {', '.join(figs)}")
     return 0
 

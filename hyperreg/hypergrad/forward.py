@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from array_api_compat import array_namespace, device
 
+from ..backends.inplace import ops
 from .estimator import Estimator
 
 
@@ -35,10 +36,10 @@ class _Policy(Estimator):
     c = 1.0
     tangent = True
 
-    def before(self, Y):
+    def before(self, Y, inplace=False):
         return Y
 
-    def after(self, Y):
+    def after(self, Y, inplace=False):
         return Y
 
     def init_state(self, problem, theta, momentum=None):
@@ -48,9 +49,9 @@ class _Policy(Estimator):
 
     def propagate(self, state, point, lr, momentum=None):
         """Y (and V) through the step θ_t → θ_{t+1} (``tangent_step``, ``tangent_step_momentum``)."""
-        if state.get("tangent_v") is None:
-            return {**state, "tangent": tangent_step(point, state["tangent"], lr, self)}
-        Y, V = tangent_step_momentum(point, state["tangent"], state["tangent_v"], lr, momentum, self)
+        if state.get("tangent_v") is None:  # the state is the tuner's own: updated in place
+            return {**state, "tangent": tangent_step(point, state["tangent"], lr, self, inplace=True)}
+        Y, V = tangent_step_momentum(point, state["tangent"], state["tangent_v"], lr, momentum, self, inplace=True)
         return {**state, "tangent": Y, "tangent_v": V}
 
     def hypergradient(self, state, s):
@@ -94,12 +95,17 @@ class ClipR(_Policy):
         if self.warmup < 0:
             raise ValueError(f"ClipR.warmup must be ≥ 0 steps, got {self.warmup!r}")
 
-    def after(self, Y):
-        """P_B(r)(y) = y · r / max(‖y‖, r) for each column y of Y (eq. 9)."""
+    def after(self, Y, inplace=False):
+        """P_B(r)(y) = y · r / max(‖y‖, r) for each column y of Y (eq. 9); ``inplace``: scale Y's buffer itself
+        (one read for the norms by ``vecdot``, one read-write for the scaling: no (k, P) temporaries)."""
         xp = array_namespace(Y)
         rows = xp.matrix_transpose(Y)  # the contiguous (..., k, P) buffer: row-wise reductions
-        norms = xp.sqrt(xp.sum(rows * rows, axis=-1, keepdims=True))
-        return xp.matrix_transpose(rows * (self.r / xp.clip(norms, min=self.r)))
+        norms = xp.sqrt(xp.vecdot(rows, rows, axis=-1))[..., None]
+        scale = self.r / xp.clip(norms, min=self.r)
+        if inplace and ops(xp).native:
+            rows *= scale
+            return Y
+        return xp.matrix_transpose(rows * scale)
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,12 @@ class Discounted(_Policy):
         if not 0 <= self.mu <= 1:
             raise ValueError(f"Discounted.mu must be in [0, 1] (0: greedy, 1: exact), got {self.mu!r}")
 
-    def before(self, Y):
+    def before(self, Y, inplace=False):
         xp = array_namespace(Y)
+        if inplace and ops(xp).native:
+            rows = xp.matrix_transpose(Y)
+            rows *= self.mu
+            return Y
         return xp.matrix_transpose(self.mu * xp.matrix_transpose(Y))
 
 
@@ -155,7 +165,22 @@ def _hvp_plus_mixed(point, Y):
     return _stack_columns(xp, [point.jvp(Y[..., j], j) for j in range(Y.shape[-1])])  # j: the unit vector e_j
 
 
-def tangent_step(point, Y, lr, policy=None):
+def _in_place(Y, inplace):
+    """Whether to update Y's own buffer: asked for, and the library writes through views (``out=``)."""
+    return inplace and ops(array_namespace(Y)).native
+
+
+def _columns_contiguous(Y):
+    """Y itself when stored column-contiguous (``_stack_columns``), else a copy that is: a tangent restored
+    from a checkpoint or made by a caller may be row-major, and the in-place path keeps whatever layout it
+    is given (its column sweeps and reductions would then round differently from the resumed run's)."""
+    xp = array_namespace(Y)
+    if ops(xp).contiguous(xp.matrix_transpose(Y)):
+        return Y
+    return _stack_columns(xp, [Y[..., j] for j in range(Y.shape[-1])])
+
+
+def tangent_step(point, Y, lr, policy=None, inplace=False):
     """Y' = after(Ỹ − η(H Ỹ + ∂g_T/∂λ)), Ỹ = before(Y) (ICLR-2018 eq. 7; eq. 9 with ClipR).
 
     Parameters
@@ -165,30 +190,52 @@ def tangent_step(point, Y, lr, policy=None):
     lr : float
         η of the SGD step θ_{t+1} = θ_t − η g_T.
     policy : UnrollK, ClipR, ExactKStep, Discounted or None (no projection, no discount)
+    inplace : bool
+        Update Y's buffer itself (the tuner owns its Y): column j of H Y + ∂g_T/∂λ depends on column j of Y
+        only, so each column is stepped y_j ← y_j − η·jvp(y_j, e_j) right after its sweep, through one
+        reused θ-sized scratch — no (P, k) temporaries; the array-API standard falls back to the copy.
 
     Returns
     -------
     Y' : array (..., P, k)
     """
     policy = policy or ExactKStep()
-    Y = policy.before(Y)
-    Y = _rows_op(lambda y, s: y - lr * s, Y, _hvp_plus_mixed(point, Y))
-    return policy.after(Y)
+    if _in_place(Y, inplace):
+        Y = policy.before(_columns_contiguous(Y), inplace)
+        o, scratch = ops(array_namespace(Y)), None
+        for j in range(Y.shape[-1]):
+            scratch = point.jvp(Y[..., j], j, out=scratch)
+            o.axpy(Y[..., j], -lr, scratch)
+    else:
+        Y = policy.before(Y)
+        Y = _rows_op(lambda y, s: y - lr * s, Y, _hvp_plus_mixed(point, Y))
+    return policy.after(Y, inplace)
 
 
-def tangent_step_momentum(point, Y, V, lr, momentum, policy=None):
+def tangent_step_momentum(point, Y, V, lr, momentum, policy=None, inplace=False):
     """Tangents of momentum SGD v' = μv + g_T, θ' = θ − ηv' (state (θ, v), Y = dθ/dλ, V = dv/dλ):
 
         V' = μV + H Y + ∂g_T/∂λ
         Y' = Y − η V'
 
-    ``policy.before``/``after`` apply to Y only (V carries no clipping in the exact recurrence).
+    ``policy.before``/``after`` apply to Y only (V carries no clipping in the exact recurrence);
+    ``inplace`` as for ``tangent_step`` (column j of V' and Y' needs column j of Y and V only).
 
     Returns
     -------
     (Y', V') : arrays (..., P, k)
     """
     policy = policy or ExactKStep()
+    if _in_place(Y, inplace):
+        Y, V = policy.before(_columns_contiguous(Y), inplace), _columns_contiguous(V)
+        o, scratch = ops(array_namespace(Y)), None
+        for j in range(Y.shape[-1]):
+            scratch = point.jvp(Y[..., j], j, out=scratch)
+            v = V[..., j]
+            v *= momentum
+            v += scratch
+            o.axpy(Y[..., j], -lr, v)
+        return policy.after(Y, inplace), V
     Y = policy.before(Y)
     V = _rows_op(lambda v, s: momentum * v + s, V, _hvp_plus_mixed(point, Y))
     return policy.after(_rows_op(lambda y, v: y - lr * v, Y, V)), V

@@ -43,7 +43,8 @@ class TrainPointLike(Protocol):
 
     def mixed_jvp(self, u): ...  # (∂g_T/∂λ) u, shape of θ
 
-    def jvp(self, v, u): ...  # H v + (∂g_T/∂λ) u, shape of θ (u an array or an int j for e_j)
+    def jvp(self, v, u, out=None): ...  # H v + (∂g_T/∂λ) u, shape of θ (u an array or an int j for e_j;
+    #                                      out: a θ-shaped buffer the result may be written into)
 
 
 class Point:
@@ -52,8 +53,9 @@ class Point:
 
     lam: Any
 
-    def jvp(self, v, u):
-        """H v + (∂g_T/∂λ) u; ``u`` an array of λ's shape or an int j for the unit vector e_j."""
+    def jvp(self, v, u, out=None):
+        """H v + (∂g_T/∂λ) u; ``u`` an array of λ's shape or an int j for the unit vector e_j (``out``: a
+        buffer a point may write into; this default returns a fresh array)."""
         if isinstance(u, int):
             xp = array_namespace(self.lam)
             eye = xp.eye(self.lam.shape[-1], dtype=self.lam.dtype, device=device(self.lam))
@@ -107,6 +109,11 @@ class Problem:
     def record_sample(self, rng):
         """The validation sample a history record evaluates (default: ``val_sample(rng)``)."""
         return self.val_sample(rng)
+
+    def record(self, theta, val_sample, lam=None):
+        """(L_V, error rate or None) on ``val_sample`` for a history record (default: ``val_loss`` and
+        ``val_error``; a problem may share one pass between them)."""
+        return self.val_loss(theta, val_sample, lam=lam), self.val_error(theta, val_sample)
 
     def check_hypers(self, lam):
         """Raise ValueError unless λ has shape (..., n_hypers) and is finite (a host read)."""

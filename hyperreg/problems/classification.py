@@ -38,21 +38,25 @@ class MLPProblem(Problem):
         Training minibatch size (drawn uniformly with replacement by ``sample``).
     val_batch_size : int or None
         Validation minibatch size; None: all of T2 in each validation sample.
+    record_rows : int or None
+        Rows of T2 a history record evaluates (a fixed subset: ``record_sample``); None: as ``val_sample``.
     """
 
-    def __init__(self, net: MLP, X_train, y_train, X_val, y_val, batch_size=100, val_batch_size=None):
+    def __init__(self, net: MLP, X_train, y_train, X_val, y_val, batch_size=100, val_batch_size=None,
+                 record_rows=None):
         self.net = net
         for X, y, name in ((X_train, y_train, "X_train"), (X_val, y_val, "X_val")):
-            chk.check_shape(X, (None, net.sizes[0]), name)
+            chk.check_shape(X, (None, *net.input_shape), name)
             chk.check_float(X, net.dtype, name)
             chk.check_finite(X, name)
             if X.shape[0] == 0:
                 raise ValueError(f"{name} is empty; give at least one example")
-            chk.check_labels(y, X.shape[0], net.sizes[-1], "y" + name[1:])
+            chk.check_labels(y, X.shape[0], net.n_classes, "y" + name[1:])
         self.X_train, self.y_train, self.X_val, self.y_val = X_train, y_train, X_val, y_val
         self.batch_size = chk.check_positive_int(batch_size, "batch_size")
         self.val_batch_size = None if val_batch_size is None else chk.check_positive_int(
             val_batch_size, "val_batch_size")
+        self.record_rows = None if record_rows is None else chk.check_positive_int(record_rows, "record_rows")
         self.n_params, self.n_hypers, self.hyper_names = net.n_params, net.n_hypers, net.hyper_names
 
     @property
@@ -100,6 +104,17 @@ class MLPProblem(Problem):
         """Fraction of correctly classified examples of ``sample`` by the clean net (a 0-d array)."""
         xp = array_namespace(theta)
         return xp.mean(xp.astype(self.net.predict(theta, sample.X) == sample.y, theta.dtype))
+
+    def record_sample(self, rng):
+        """What a history record evaluates: the first ``record_rows`` rows of T2 (a fixed subset, the same at
+        every record, no RNG drawn) when set and the validation is not minibatched, else ``val_sample``."""
+        if self.record_rows is not None and self.val_batch_size is None:
+            return self.subset("val", self.record_rows)
+        return self.val_sample(rng)
+
+    def record(self, theta, val_sample, lam=None):
+        """(L_V, error rate) on ``val_sample`` from one forward pass (``Net.loss_and_error``)."""
+        return self.net.loss_and_error(theta, val_sample.X, val_sample.y, check=False, error=True)
 
     def val_error(self, theta, val_sample):
         """Fraction of misclassified examples in the validation sample (batch norm: running stats if kept)."""

@@ -46,8 +46,9 @@ class QuadraticPoint(Point):
         """(∂g_T/∂λ) u = Hθ u, shape (..., d)."""
         return (self.h * self.theta) * u
 
-    def jvp(self, v, u):
-        """H v + (∂g_T/∂λ) u = (1 + λ)Hv + Hθ u; ``u`` = 0 (an int: e_0, λ has one entry) adds Hθ itself."""
+    def jvp(self, v, u, out=None):
+        """H v + (∂g_T/∂λ) u = (1 + λ)Hv + Hθ u; ``u`` = 0 (an int: e_0, λ has one entry) adds Hθ itself
+        (a fresh array: ``out`` is not used)."""
         return self.hvp(v) + (self.h * self.theta if isinstance(u, int) else self.mixed_jvp(u))
 
 
