@@ -15,10 +15,12 @@ from array_api_compat import array_namespace, device
 
 from . import _checks as chk
 from .backends import Backend, get_backend
+from .evaluation import Evaluation
 from .nn.activation import ACTIVATIONS, Activation
 from .nn.batchnorm import BatchNorm
-from .nn.loss import ce_forward, softmax
+from .nn.dense import Dense
 from .nn.params import ParamLayout
+from .nn.pool import Flatten
 from .nn.sweep import Hook, backward, forward
 from .point import TrainPoint
 from .regularizers import PENALTY_EPS, REGULARIZERS
@@ -26,8 +28,9 @@ from .regularizers.space import HyperSpace
 from .sample import Noise, noise_parts
 
 
-def build_stack(layers, activation, batchnorm):
-    """The internal stack: every hooked layer but the last followed by [batch norm,] the activation."""
+def build_stack(layers, activation, batchnorm, input_shape=None):
+    """The internal stack: every hooked layer but the last followed by [batch norm,] the activation, and
+    (given ``input_shape``) a ``Flatten`` before each Dense layer whose input is spatial (C, H, W)."""
     hooked = [i for i, layer in enumerate(layers) if layer.hooked]
     if not hooked or hooked[-1] != len(layers) - 1:
         raise ValueError(f"layers must end in a parametrized layer (Dense) that gives the logits, got {layers}")
@@ -36,22 +39,39 @@ def build_stack(layers, activation, batchnorm):
         stack.append(layer)
         if layer.hooked and i != hooked[-1]:
             stack += ([BatchNorm()] if batchnorm else []) + [Activation(activation)]
-    return stack
+    if input_shape is None:
+        return stack
+    out, shape = [], tuple(input_shape)
+    for layer in stack:
+        if isinstance(layer, Dense) and len(shape) > 1:
+            out.append(Flatten())
+            shape = out[-1].out_shape(shape)
+        out.append(layer)
+        shape = layer.out_shape(shape)
+    if len(shape) != 1:
+        raise ValueError(f"layers must end in a Dense layer that gives the logits (n, classes), got {layers} "
+                         f"whose output is (n, {', '.join(map(str, shape))}); add a Dense(classes) at the end")
+    return out
 
 
-class Net:
+class Net(Evaluation):
     """A network of layer objects with L2, ℓ1, ℓ½, additive-noise and dropout hyperparameters.
 
     Parameters
     ----------
     input_shape : tuple of int
-        One example's shape, e.g. ``(d,)`` for an MLP (X is (n, *input_shape)).
+        One example's shape: ``(d,)`` for an MLP, ``(C, H, W)`` for images (X is (n, *input_shape)).
     layers : list of Layer
-        E.g. ``[Dense(100), Dense(10)]``; the activation follows every parametrized layer but the last.
+        E.g. ``[Dense(100), Dense(10)]`` or ``[Conv(16, 3), MaxPool(2), Conv(32, 3), MaxPool(2), Dense(10)]``
+        (``hyperreg.nn``); the activation follows every parametrized layer (Conv, Dense) but the last, and a
+        spatial input is flattened in (C, H, W) order before the first Dense. Hyperparameter i (``l2[i]``,
+        ``noise[i]``, ``keep[i]``) belongs to parametrized layer i and acts on its input (``noise[0]``: the
+        input noise).
     activation : {"relu", "leaky_relu", "tanh"}
     batchnorm : bool
-        Batch norm (batch statistics) before each hidden activation; γ, β follow the other parameters in θ.
-        ``update_running_stats`` keeps the averages that ``predict`` uses.
+        Batch norm (batch statistics; per channel over (n, H, W) after a Conv) before each hidden
+        activation; γ, β follow the other parameters in θ. ``update_running_stats`` keeps the averages
+        that ``predict`` uses.
     l2, l1, lhalf, noise, dropout : {"per-layer", "tied", None}
         Which hyperparameters exist: one per parametrized layer, or tied (noise: input and hidden apart).
         Any other kind registered in ``regularizers.REGULARIZERS`` is given the same way, by its name.
@@ -79,7 +99,7 @@ class Net:
         self.keep_delta = chk.check_scalar(keep_delta, "keep_delta", 0, 0.5, low_open=True)
         self.penalty_eps = chk.check_scalar(penalty_eps, "penalty_eps", 0, low_open=True)
         self.validate = bool(validate)
-        self.layers = build_stack(list(layers), activation, self.batchnorm)
+        self.layers = build_stack(list(layers), activation, self.batchnorm, self.input_shape)
         # positions of the parametrized layers in the stack, and each position's hooked-layer index
         self.hooked = [p for p, layer in enumerate(self.layers) if layer.hooked]
         self.hook_of = [self.hooked.index(p) if p in self.hooked else None for p in range(len(self.layers))]
@@ -237,66 +257,7 @@ class Net:
         The forward pass only."""
         return self.loss_and_error(theta, X, y, check)[0]
 
-    def loss_and_error(self, theta, X, y, check=None, error=False):
-        """(L_V(θ) on (X, y), and with ``error`` the error rate of ``predict``), 0-d arrays, from one forward
-        pass where the two agree (no batch norm, or no running statistics kept), else two."""
-        if self.validate if check is None else check:
-            self._check_batch(theta, X, y)
-        xp = array_namespace(theta, X)
-        sw = forward(xp, self.layers, self.hook_of, [Hook() for _ in range(self.n_layers)],
-                     self.layout.views(theta), X)
-        loss = ce_forward(xp, sw.out, self._onehot(xp, y, X))[0]
-        if not error:
-            return loss, None
-        logits = sw.out if not self.batchnorm or self.running_stats is None else self._eval(theta, X)
-        return loss, xp.mean(xp.astype(xp.argmax(logits, axis=1) != y, theta.dtype))
-
     def val_grad(self, theta, X, y, check=None):
         """∇_θ L_V(θ), shape (n_params,)."""
         flat, sw = self._flat_grad(lambda out: self._val_sweep(theta, X, y, check, out), theta)
         return self.layout.collect(flat, sw.g_P, theta)
-
-    # --- prediction ------------------------------------------------------------------------------
-
-    def _eval(self, theta, X, capture=None):
-        """f(x; θ, 0) by each layer's ``eval_forward``; batch norm uses ``running_stats`` when set, else the
-        batch's statistics. ``capture``: a list that receives each batch norm's input."""
-        xp = array_namespace(theta, X)
-        P, h, k = self.layout.views(theta), X, 0
-        for pos, layer in enumerate(self.layers):
-            stats = None
-            if isinstance(layer, BatchNorm):
-                if capture is not None:
-                    capture.append(h)
-                stats = None if self.running_stats is None else self.running_stats[k]
-                k += 1
-            h = layer.eval_forward(xp, h, P[pos], stats)
-        return h
-
-    def logits(self, theta, X):
-        """f(x; θ, 0); batch norm uses ``running_stats`` when set, else the batch's statistics."""
-        if self.validate:
-            self._check_batch(theta, X, None)
-        return self._eval(theta, X)
-
-    def predict_proba(self, theta, X):
-        return softmax(array_namespace(theta, X), self.logits(theta, X))
-
-    def predict(self, theta, X):
-        """Predicted class labels (argmax of the logits)."""
-        return self.xp.argmax(self.logits(theta, X), axis=1)
-
-    def update_running_stats(self, theta, X, momentum=0.1):
-        """Move the batch-norm running mean/variance towards the batch statistics of X (no noise)."""
-        if not self.batchnorm:
-            return
-        xp = array_namespace(theta, X)
-        inputs, saved = [], self.running_stats
-        self.running_stats = None  # the batch statistics all the way up, as training sees them
-        self._eval(theta, X, capture=inputs)
-        stats = [(xp.mean(a, axis=0), xp.var(a, axis=0)) for a in inputs]
-        if saved is None:
-            self.running_stats = stats
-        else:
-            self.running_stats = [((1 - momentum) * m0 + momentum * m, (1 - momentum) * v0 + momentum * v)
-                                  for (m0, v0), (m, v) in zip(saved, stats)]

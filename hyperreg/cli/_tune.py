@@ -28,6 +28,10 @@ def add_config_options(p, method=True):
                                       "what the preset chose where it does not")
     p.add_argument("--data", help=f"digits | mnist | fashion-mnist | cifar10 | svhn | npz:PATH (default {d.data})")
     p.add_argument("--sizes", help=f"hidden widths, comma-separated (default {','.join(map(str, d.sizes))})")
+    p.add_argument("--arch", help="a convolutional net instead of the MLP, layers joined by '-': "
+                                  "c<channels>k<kernel>[s<stride>][v] (v: valid padding), mp<k> / ap<k> (max / "
+                                  "average pool), d<width>; ending in d<classes>, e.g. c16k3-mp2-c32k3-mp2-d10 "
+                                  "(image data: digits as 8×8, mnist, cifar10, svhn)")
     p.add_argument("--activation", help=f"relu | leaky_relu | tanh (default {d.activation})")
     p.add_argument("--batchnorm", action="store_true", default=None,
                    help="batch norm before each hidden activation")
@@ -152,6 +156,10 @@ def config_from_args(args, **overrides):
             kw[name] = v
     if getattr(args, "sizes", None) is not None:
         kw["sizes"] = _csv(args.sizes, int, "sizes")
+    if getattr(args, "arch", None):
+        if getattr(args, "sizes", None):
+            raise CLIError("give --sizes (an MLP's hidden widths) or --arch (a conv net), not both")
+        kw["arch"] = args.arch
     if getattr(args, "reg", None) is not None:
         kw["reg"] = _csv(args.reg, str, "reg")
     if getattr(args, "freeze", None) is not None:
@@ -242,7 +250,8 @@ def run(args):
                               f"λ during training ({config.method}, {config.data})"),
             plots.plot_curves(doc["history"], os.path.join(args.out, "curves.png"),
                               f"cost and error during training ({config.method}, {config.data})")]
-    print(f"hyperreg tune: {config.data}, MLP {','.join(map(str, config.sizes))}, {config.method}, "
+    net = f"CNN {config.arch}" if config.arch else f"MLP {','.join(map(str, config.sizes))}"
+    print(f"hyperreg tune: {config.data}, {net}, {config.method}, "
           f"{doc['steps']} steps")
     print(f"  λ initial: {_fmt(doc['lambda_init'])}")
     print(f"  λ final:   {_fmt(doc['lambda'])}")

@@ -66,6 +66,7 @@ class TuneConfig:
 
     data: str = "digits"
     sizes: tuple = (100, 100)  # hidden widths; input and output widths come from the data
+    arch: str = ""  # a conv net instead, e.g. "c16k3-mp2-c32k3-mp2-d10" (nn.arch); "" = the MLP of sizes
     activation: str = "relu"
     batchnorm: bool = False
     reg: tuple = ("l2", "noise")
@@ -143,6 +144,13 @@ class TuneConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be ≥ 0, got {getattr(self, name)!r}")
         if any(int(s) < 1 for s in self.sizes):
             raise ValueError(f"--sizes must be positive hidden widths like 100,100, got {list(self.sizes)}")
+        if self.arch:
+            from ..nn.arch import parse_arch
+
+            try:
+                parse_arch(self.arch)
+            except ValueError as exc:
+                raise ValueError(f"--{exc}") from None
         bad = [r for r in self.reg if r not in REG_KINDS]
         if bad or not self.reg:
             raise ValueError(f"--reg must be a comma-separated subset of {','.join(REG_KINDS)}, got "
@@ -303,12 +311,17 @@ def build(config: TuneConfig, callbacks=()) -> Run:
     ds = load_data(config)
     be = get_backend(config.backend)
     mode = "tied" if config.tied else "per-layer"
-    sizes = [ds.n_features, *map(int, config.sizes), ds.n_classes]
-    net = MLP(sizes, config.activation, config.batchnorm, l2=mode if "l2" in config.reg else None,
-              noise=mode if "noise" in config.reg else None, dropout=mode if "dropout" in config.reg else None,
-              backend=be, dtype=config.dtype, validate=False)
+    regs = dict(l2=mode if "l2" in config.reg else None, noise=mode if "noise" in config.reg else None,
+                dropout=mode if "dropout" in config.reg else None)
+    if config.arch:
+        net = arch_net(config, ds, be, regs)
+    else:
+        sizes = [ds.n_features, *map(int, config.sizes), ds.n_classes]
+        net = MLP(sizes, config.activation, config.batchnorm, **regs, backend=be, dtype=config.dtype,
+                  validate=False)
 
-    def put(X, y):
+    def put(X, y):  # one example per row, shaped as the net's input ((d,) for an MLP, (C, H, W) for a CNN)
+        X = np.reshape(X, (-1, *net.input_shape))
         return be.asarray(X, dtype=config.dtype), be.asarray(np.asarray(y, dtype=np.int64))
 
     Xt, yt = put(ds.X_train, ds.y_train)
@@ -329,6 +342,20 @@ def build(config: TuneConfig, callbacks=()) -> Run:
                       callbacks=[Metrics(run), *callbacks], seed=config.seed, backend=be,
                       hyper_param=config.hyper_param)
     return run
+
+
+def arch_net(config: TuneConfig, ds, be, regs):
+    """The ``Net`` of ``config.arch`` on ``ds``'s examples (images as (C, H, W)); its last layer must give
+    the data's classes."""
+    from ..net import Net
+    from ..nn.arch import arch_input_shape, parse_arch
+
+    layers = parse_arch(config.arch)
+    if layers[-1].out != ds.n_classes:
+        raise ValueError(f"--arch must end in d{ds.n_classes} for the {ds.n_classes} classes of {ds.name}, got "
+                         f"{config.arch!r}")
+    return Net(arch_input_shape(layers, ds.feature_shape), layers, config.activation, config.batchnorm, **regs,
+               backend=be, dtype=config.dtype, validate=False)
 
 
 class Metrics:

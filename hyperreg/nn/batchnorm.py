@@ -1,6 +1,10 @@
 """Batch norm over the batch (training statistics), four passes side by side.
 
-    â = (a − μ)/√(var + eps),  y = γ â + β   (the statistics over the batch axis)
+    â = (a − μ)/√(var + eps),  y = γ â + β
+
+The statistics run over the batch axis of a dense pre-activation (n, d), one (γ, β) per unit, and over
+(n, H, W) of a convolution's (n, C, H, W), one (γ, β) per channel. ``_mean`` and ``_total`` are those
+reductions; a per-channel (C,) parameter broadcasts as (C, 1, 1) (``_per_unit``).
 """
 
 from __future__ import annotations
@@ -10,29 +14,57 @@ from ._rvalues import Layer, _mul, _sum
 BN_EPS = 1e-5  # added to the batch variance before the square root
 
 
+def _axes(x):
+    """The reduction axes: the batch axis, and the spatial axes of an (n, C, H, W) input."""
+    return 0 if x.ndim == 2 else (0, *range(2, x.ndim))
+
+
+def _mean(xp, x):
+    """The mean over the statistics' axes, kept broadcastable against x."""
+    return xp.mean(x, axis=0) if x.ndim == 2 else xp.mean(x, axis=_axes(x), keepdims=True)
+
+
+def _total(xp, x):
+    """The sum over the statistics' axes, shaped as the parameters ((d,) or (C,))."""
+    return xp.sum(x, axis=_axes(x))
+
+
+def _per_unit(xp, p, like):
+    """A (d,) or (C,) parameter or statistic shaped to broadcast against ``like`` (None stays None)."""
+    if p is None or like.ndim == 2:
+        return p
+    return xp.reshape(p, (p.shape[0], *(1,) * (like.ndim - 2)))
+
+
 def bn_forward(xp, a, gamma, beta):
     """y = γ â + β with â = (a − μ) s, s = (var + eps)^(−½); returns y and the cache (c, s, â)."""
-    c = a - xp.mean(a, axis=0)
-    s = 1.0 / xp.sqrt(xp.mean(c * c, axis=0) + BN_EPS)
+    c = a - _mean(xp, a)
+    s = 1.0 / xp.sqrt(_mean(xp, c * c) + BN_EPS)
     ahat = c * s
-    return gamma * ahat + beta, (c, s, ahat)
+    return _per_unit(xp, gamma, a) * ahat + _per_unit(xp, beta, a), (c, s, ahat)
+
+
+def bn_stats(xp, a):
+    """The batch statistics (μ, var), shaped as the parameters: what the running averages track."""
+    return xp.mean(a, axis=_axes(a)), xp.var(a, axis=_axes(a))
 
 
 def bn_eval(xp, a, gamma, beta, mean, var):
     """y = γ (a − μ_run)/√(var_run + eps) + β: evaluation with running statistics (no batch coupling)."""
+    gamma, beta, mean, var = (_per_unit(xp, p, a) for p in (gamma, beta, mean, var))
     return gamma * (a - mean) / xp.sqrt(var + BN_EPS) + beta
 
 
 def _bn_project(xp, g, ahat, s):
     """s (g − mean g − â mean(g â)): the batch-norm Jacobian applied to g (the backward core)."""
-    return s * (g - xp.mean(g, axis=0) - ahat * xp.mean(g * ahat, axis=0))
+    return s * (g - _mean(xp, g) - ahat * _mean(xp, g * ahat))
 
 
 def bn_backward(xp, cache, gamma, g_y):
     """g_γ = Σ g_y â,  g_β = Σ g_y,  g_a = s (g_â − mean g_â − â mean(g_â â)) with g_â = γ g_y."""
     c, s, ahat = cache
-    g_ahat = gamma * g_y
-    return xp.sum(g_y * ahat, axis=0), xp.sum(g_y, axis=0), _bn_project(xp, g_ahat, ahat, s)
+    g_ahat = _per_unit(xp, gamma, g_y) * g_y
+    return _total(xp, g_y * ahat), _total(xp, g_y), _bn_project(xp, g_ahat, ahat, s)
 
 
 def bn_rforward(xp, cache, gamma, Ra, Rgamma, Rbeta):
@@ -41,9 +73,10 @@ def bn_rforward(xp, cache, gamma, Ra, Rgamma, Rbeta):
     if Ra is None:
         Rahat = Rs = None
     else:
-        Rc = Ra - xp.mean(Ra, axis=0)
-        Rs = -(s * s * s) * xp.mean(c * Rc, axis=0)  # R{var} = 2 mean(c Rc), R{s} = −½ s³ R{var}
+        Rc = Ra - _mean(xp, Ra)
+        Rs = -(s * s * s) * _mean(xp, c * Rc)  # R{var} = 2 mean(c Rc), R{s} = −½ s³ R{var}
         Rahat = Rc * s + c * Rs
+    gamma, Rgamma, Rbeta = (_per_unit(xp, p, c) for p in (gamma, Rgamma, Rbeta))
     return _sum(_mul(Rgamma, ahat), _mul(gamma, Rahat), Rbeta), (Rs, Rahat)
 
 
@@ -53,24 +86,26 @@ def bn_rbackward(xp, cache, gamma, g_y, Rcache, Rgamma, Rg_y):
     with Rg_â = Rγ g_y + γ Rg_y and P the projection of ``_bn_project``."""
     c, s, ahat = cache
     Rs, Rahat = Rcache
+    gamma, Rgamma = _per_unit(xp, gamma, c), _per_unit(xp, Rgamma, c)
     g_ahat = gamma * g_y
     Rg_gamma = _sum(_mul(Rg_y, ahat), _mul(g_y, Rahat))
-    Rg_gamma = None if Rg_gamma is None else xp.sum(Rg_gamma, axis=0)
-    Rg_beta = None if Rg_y is None else xp.sum(Rg_y, axis=0)
+    Rg_gamma = None if Rg_gamma is None else _total(xp, Rg_gamma)
+    Rg_beta = None if Rg_y is None else _total(xp, Rg_y)
     Rg_ahat = _sum(_mul(Rgamma, g_y), _mul(gamma, Rg_y))
     inner = None
     if Rg_ahat is not None:
-        inner = Rg_ahat - xp.mean(Rg_ahat, axis=0) - ahat * xp.mean(Rg_ahat * ahat, axis=0)
+        inner = Rg_ahat - _mean(xp, Rg_ahat) - ahat * _mean(xp, Rg_ahat * ahat)
     if Rahat is not None:
-        m = xp.mean(g_ahat * ahat, axis=0)
-        inner = _sum(inner, -Rahat * m - ahat * xp.mean(g_ahat * Rahat, axis=0))
+        m = _mean(xp, g_ahat * ahat)
+        inner = _sum(inner, -Rahat * m - ahat * _mean(xp, g_ahat * Rahat))
     Rg_a = _sum(_mul(Rs, _bn_project(xp, g_ahat, ahat, 1.0) if Rs is not None else None),
                 _mul(s, inner))
     return Rg_gamma, Rg_beta, Rg_a
 
 
 class BatchNorm(Layer):
-    """Batch norm of a hidden pre-activation, its (γ, β) in θ after all the hooked layers' parameters."""
+    """Batch norm of a hidden pre-activation, its (γ, β) in θ after all the hooked layers' parameters:
+    one pair per unit of a dense input (d,), one per channel of a convolution's (C, H, W)."""
 
     group = 1
 
@@ -78,12 +113,12 @@ class BatchNorm(Layer):
         return "BatchNorm()"
 
     def param_shapes(self, in_shape):
-        return [tuple(in_shape), tuple(in_shape)]
+        return [(in_shape[0],), (in_shape[0],)] if len(in_shape) > 1 else [tuple(in_shape), tuple(in_shape)]
 
     def init(self, rng, in_shape, dtype, gain):
         """γ = 1, β = 0."""
         be = rng.backend
-        zeros = be.xp.zeros(tuple(in_shape), dtype=be.dtype(dtype), device=be.device)
+        zeros = be.xp.zeros(self.param_shapes(in_shape)[0], dtype=be.dtype(dtype), device=be.device)
         return [zeros + 1.0, zeros]
 
     def forward(self, xp, a, P):

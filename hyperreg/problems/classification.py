@@ -46,12 +46,12 @@ class MLPProblem(Problem):
                  record_rows=None):
         self.net = net
         for X, y, name in ((X_train, y_train, "X_train"), (X_val, y_val, "X_val")):
-            chk.check_shape(X, (None, net.sizes[0]), name)
+            chk.check_shape(X, (None, *net.input_shape), name)
             chk.check_float(X, net.dtype, name)
             chk.check_finite(X, name)
             if X.shape[0] == 0:
                 raise ValueError(f"{name} is empty; give at least one example")
-            chk.check_labels(y, X.shape[0], net.sizes[-1], "y" + name[1:])
+            chk.check_labels(y, X.shape[0], net.n_classes, "y" + name[1:])
         self.X_train, self.y_train, self.X_val, self.y_val = X_train, y_train, X_val, y_val
         self.batch_size = chk.check_positive_int(batch_size, "batch_size")
         self.val_batch_size = None if val_batch_size is None else chk.check_positive_int(
