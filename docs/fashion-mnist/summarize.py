@@ -106,7 +106,10 @@ def table2(folder):
           f"rate {c['hyper_lr']} coupling {c['coupling']}, {doc['seconds']:.0f} s wall")
     print("| method | val CE×10³ early stop | no early stop | stability | final l2 (geo-mean) | paper (MNIST) |")
     print("|---|---|---|---|---|---|")
-    for r in doc["rows"]:
+    rest = load(folder + "-rest", "table2.json")  # the other three methods, run separately (same grid, inits)
+    rows = doc["rows"] + ([r for r in rest["rows"] if r["method"] != "fixed"] if rest else [])
+    order = ["fixed", "unroll1-gtgv", "unroll1", "unroll5", "unroll10", "clip5", "clip10", "clip20"]
+    for r in sorted(rows, key=lambda r: order.index(r["method"]) if r["method"] in order else 99):
         geo = math.exp(np.mean(np.log(r["final_l2"])))
         p = doc["paper"].get(r["method"])
         paper = f"{p[0]} / {p[1]} / {p[2]:+.1f} %" if p else ""
