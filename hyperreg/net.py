@@ -15,10 +15,10 @@ from array_api_compat import array_namespace, device
 
 from . import _checks as chk
 from .backends import Backend, get_backend
+from .evaluation import Evaluation
 from .nn.activation import ACTIVATIONS, Activation
-from .nn.batchnorm import BatchNorm, bn_stats
+from .nn.batchnorm import BatchNorm
 from .nn.dense import Dense
-from .nn.loss import ce_forward, softmax
 from .nn.params import ParamLayout
 from .nn.pool import Flatten
 from .nn.sweep import Hook, backward, forward
@@ -54,7 +54,7 @@ def build_stack(layers, activation, batchnorm, input_shape=None):
     return out
 
 
-class Net:
+class Net(Evaluation):
     """A network of layer objects with L2, ℓ1, ℓ½, additive-noise and dropout hyperparameters.
 
     Parameters
@@ -257,66 +257,7 @@ class Net:
         The forward pass only."""
         return self.loss_and_error(theta, X, y, check)[0]
 
-    def loss_and_error(self, theta, X, y, check=None, error=False):
-        """(L_V(θ) on (X, y), and with ``error`` the error rate of ``predict``), 0-d arrays, from one forward
-        pass where the two agree (no batch norm, or no running statistics kept), else two."""
-        if self.validate if check is None else check:
-            self._check_batch(theta, X, y)
-        xp = array_namespace(theta, X)
-        sw = forward(xp, self.layers, self.hook_of, [Hook() for _ in range(self.n_layers)],
-                     self.layout.views(theta), X)
-        loss = ce_forward(xp, sw.out, self._onehot(xp, y, X))[0]
-        if not error:
-            return loss, None
-        logits = sw.out if not self.batchnorm or self.running_stats is None else self._eval(theta, X)
-        return loss, xp.mean(xp.astype(xp.argmax(logits, axis=1) != y, theta.dtype))
-
     def val_grad(self, theta, X, y, check=None):
         """∇_θ L_V(θ), shape (n_params,)."""
         flat, sw = self._flat_grad(lambda out: self._val_sweep(theta, X, y, check, out), theta)
         return self.layout.collect(flat, sw.g_P, theta)
-
-    # --- prediction ------------------------------------------------------------------------------
-
-    def _eval(self, theta, X, capture=None):
-        """f(x; θ, 0) by each layer's ``eval_forward``; batch norm uses ``running_stats`` when set, else the
-        batch's statistics. ``capture``: a list that receives each batch norm's input."""
-        xp = array_namespace(theta, X)
-        P, h, k = self.layout.views(theta), X, 0
-        for pos, layer in enumerate(self.layers):
-            stats = None
-            if isinstance(layer, BatchNorm):
-                if capture is not None:
-                    capture.append(h)
-                stats = None if self.running_stats is None else self.running_stats[k]
-                k += 1
-            h = layer.eval_forward(xp, h, P[pos], stats)
-        return h
-
-    def logits(self, theta, X):
-        """f(x; θ, 0); batch norm uses ``running_stats`` when set, else the batch's statistics."""
-        if self.validate:
-            self._check_batch(theta, X, None)
-        return self._eval(theta, X)
-
-    def predict_proba(self, theta, X):
-        return softmax(array_namespace(theta, X), self.logits(theta, X))
-
-    def predict(self, theta, X):
-        """Predicted class labels (argmax of the logits)."""
-        return self.xp.argmax(self.logits(theta, X), axis=1)
-
-    def update_running_stats(self, theta, X, momentum=0.1):
-        """Move the batch-norm running mean/variance towards the batch statistics of X (no noise)."""
-        if not self.batchnorm:
-            return
-        xp = array_namespace(theta, X)
-        inputs, saved = [], self.running_stats
-        self.running_stats = None  # the batch statistics all the way up, as training sees them
-        self._eval(theta, X, capture=inputs)
-        stats = [bn_stats(xp, a) for a in inputs]
-        if saved is None:
-            self.running_stats = stats
-        else:
-            self.running_stats = [((1 - momentum) * m0 + momentum * m, (1 - momentum) * v0 + momentum * v)
-                                  for (m0, v0), (m, v) in zip(saved, stats)]

@@ -78,6 +78,26 @@ class Annealed:
         return self.lr * (1 - frac * (1 - self.final))
 
 
+@dataclass(frozen=True)
+class Coupled:
+    """η_λ(t) = c · η_t, t the *elementary* step: ICLR-2018 Algorithm 1's hyper step λ ← λ − c·η_t·Yᵀg_V,
+    which follows the elementary learning rate's schedule (``Tuner`` passes the elementary step to a hyper
+    optimizer whose rate has ``clock == "elementary"``)."""
+
+    c: float
+    schedule: object
+    clock = "elementary"
+
+    def __call__(self, t: int) -> float:
+        return self.c * as_schedule(self.schedule)(t)
+
+
+def clock(opt) -> str:
+    """``"elementary"`` when ``opt``'s rate is indexed by the elementary step (``Coupled``), else ``"hyper"``
+    (the hyper-step count: Adam's bias correction and a schedule of the hyper steps)."""
+    return getattr(getattr(opt, "lr", None), "clock", "hyper")
+
+
 def as_schedule(lr):
     """A float becomes ``Constant(lr)``; a callable t → η is used as is."""
     if callable(lr):
@@ -175,6 +195,36 @@ def hyper_adam(lr=0.02, **kw) -> Adam:
     return Adam(lr, eps=kw.pop("eps", 0.0), **kw)
 
 
+@dataclass(frozen=True)
+class PerKind:
+    """x_i ← x_i + r_i · (u_i − x_i), u = ``inner``'s step: one rate per entry on top of the inner rate.
+
+    With ``inner = SGD(1.0)`` this is λ_i ← λ_i − r_i h_i, Luketina et al.'s (2016, §3) per-kind hyper
+    learning rates (plain SGD: 1e-1 for noise, 1e-4 for L2; Adam on larger nets: 1e-3 and 1e-6). Both SGD's
+    and Adam's steps are linear in their rate, so scaling the inner step by r_i is the step at rate r_i·η.
+    """
+
+    inner: object
+    rates: tuple
+
+    @property
+    def lr(self):
+        return self.inner.lr
+
+    def init(self, x):
+        return self.inner.init(x)
+
+    def step(self, x, g, state, t, out=None):
+        xp = array_namespace(x)
+        u, state = self.inner.step(x, g, state, t)
+        r = xp.asarray(self.rates, dtype=x.dtype, device=device(x))
+        x_new = x + r * (u - x)
+        if out is None:
+            return x_new, state
+        out[...] = x_new
+        return out, state
+
+
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
@@ -194,7 +244,8 @@ class Parametrization:
 
     Built for a model with ``Parametrization.for_names(hyper_names)``: each name's regularizer states its
     transform and default bounds (``l2*``, ``l1*``, ``lhalf*``, ``noise*`` log, ``keep*`` logit); a name of no
-    registered kind is identity.
+    registered kind is identity. ``natural=True`` makes every entry identity (φ = λ, the papers' natural-unit
+    hyper steps), keeping the bounds, so λ stays in range by projection.
     """
 
     kinds: tuple
@@ -203,12 +254,12 @@ class Parametrization:
     names: tuple = field(default=())
 
     @classmethod
-    def for_names(cls, names, bounds=None):
+    def for_names(cls, names, bounds=None, natural=False):
         bounds = {**{kind: reg.bounds for kind, reg in REGULARIZERS.items()}, **(bounds or {})}
         kinds, lower, upper = [], [], []
         for n in names:
             base = n.split("[")[0]
-            kinds.append(REGULARIZERS[base].transform if base in REGULARIZERS else "identity")
+            kinds.append(REGULARIZERS[base].transform if base in REGULARIZERS and not natural else "identity")
             lo, hi = bounds.get(n, bounds.get(base, (-math.inf, math.inf)))
             if not lo < hi:
                 raise ValueError(f"bounds for {n!r} must satisfy lower < upper, got ({lo}, {hi})")

@@ -160,3 +160,76 @@ def plot_recovery(runs, path, title):
     fig.legend(handles, labels, loc="lower center", ncol=min(5, max(1, len(labels))), fontsize=8)
     fig.suptitle(title)
     return _save(fig, path, rect=(0, 0.12, 1, 1))
+
+
+def plot_estimator_agreement(doc, path):
+    """Each estimator's cosine to the reference hypergradient (mean ± std over draws) and its relative error
+    ‖h − h_T‖/‖h_T‖ against the training step (``hyperreg compare``'s JSON document ``doc``)."""
+    recs = doc["checkpoints"]
+    steps = [r["step"] for r in recs]
+    names = list(recs[0]["estimators"]) if recs else []
+    fig, (ax_c, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for i, name in enumerate(names):
+        es = [r["estimators"][name] for r in recs]
+        cos = [math.nan if e["cosine"] is None else e["cosine"] for e in es]
+        sd = [0.0 if e["cosine_std"] is None else e["cosine_std"] for e in es]
+        rel = [math.nan if e["rel_error"] is None else e["rel_error"] for e in es]
+        style = dict(color=f"C{i % 10}", ls="-" if i < 10 else "--", marker="o", ms=3, lw=1.4, label=name)
+        ax_c.plot(steps, cos, **style)
+        ax_c.fill_between(steps, [c - s for c, s in zip(cos, sd)], [c + s for c, s in zip(cos, sd)],
+                          color=style["color"], alpha=0.12)
+        ax_r.plot(steps, rel, **style)
+    ax_c.axhline(0.0, color="k", lw=0.8)
+    ax_c.set_ylim(-1.05, 1.05)
+    ax_c.set_ylabel("cosine to the exact horizon-T hypergradient")
+    ax_r.set_yscale("log")
+    ax_r.axhline(1.0, color="k", lw=0.8, ls=":")
+    ax_r.set_ylabel("relative error ‖h − h_T‖ / ‖h_T‖")
+    for ax in (ax_c, ax_r):
+        ax.set_xlabel("elementary step of the run (checkpoint)")
+        ax.grid(alpha=0.3, which="both")
+    ax_c.legend(fontsize=7, ncol=2)
+    cfg = doc["config"]
+    fig.suptitle(f"estimators vs exact dL_V(θ_(t+T))/dλ, T = {cfg['horizon']} ({cfg['problem']}, "
+                 f"{cfg['draws']} draws)", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_sign_maps(doc, path):
+    """Per estimator, the fraction of draws whose hypergradient has the reference's sign, per hyperparameter
+    (rows) and checkpoint (columns); the first panel is the reference's own sign (of its mean)."""
+    recs = doc["checkpoints"]
+    hypers = doc["setup"]["hyper_names"]
+    names = list(recs[0]["estimators"]) if recs else []
+    n = len(names) + 1
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 0.45 * len(hypers) * rows + 1.6 * rows),
+                             squeeze=False)
+    steps = [str(r["step"]) for r in recs]
+    ref = [[0.0 if v is None else math.copysign(1.0, v) * (v != 0) for v in r["reference"]["mean"]] for r in recs]
+    panels = [("reference: sign of mean h_T", [list(x) for x in zip(*ref)], "coolwarm", -1.0)]
+    for name in names:
+        panels.append((name, [list(x) for x in zip(*[r["estimators"][name]["sign_agreement"] for r in recs])],
+                       "RdYlGn", 0.0))
+    for k, ax in enumerate(axes.ravel()):
+        if k >= len(panels):
+            ax.axis("off")
+            continue
+        title, z, cmap, vmin = panels[k]
+        mesh = ax.imshow([[math.nan if v is None else v for v in row] for row in z], cmap=cmap, vmin=vmin,
+                         vmax=1.0, aspect="auto")
+        ax.set_yticks(range(len(hypers)))
+        ax.set_yticklabels(hypers, fontsize=7)
+        ax.set_xticks(range(len(steps)))
+        ax.set_xticklabels(steps, fontsize=7, rotation=45)
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(mesh, ax=ax, fraction=0.05)
+        if len(steps) * len(hypers) <= 120:
+            for i, row in enumerate(z):
+                for j, v in enumerate(row):
+                    text = "" if v is None else ({1.0: "+", -1.0: "−", 0.0: "0"}[v] if vmin < 0 else f"{v:.2f}")
+                    ax.text(j, i, text, ha="center", va="center", fontsize=6)
+    fig.suptitle(f"sign agreement with the exact horizon-{doc['config']['horizon']} hypergradient "
+                 "(fraction of draws; columns: checkpoint step)", fontsize=10)
+    return _save(fig, path)

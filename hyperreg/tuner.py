@@ -30,7 +30,7 @@ from .hypergrad.forward import ClipR, Discounted, ExactKStep, UnrollK
 from .hypergrad.greedy import Greedy, Unroll1GTGV
 from .hypergrad.ift import IFT
 from .hypergrad.registry import make_estimator, parse_method
-from .optim import SGD, Adam, Momentum, Parametrization, as_schedule, hyper_adam
+from .optim import SGD, Adam, Momentum, Parametrization, as_schedule, clock, hyper_adam
 
 
 @dataclass
@@ -77,9 +77,13 @@ class Tuner:
     optimizer : SGD | Momentum | Adam
         For θ. Forward-mode tangents propagate exactly through SGD and momentum; with Adam only the
         methods without a tangent run (greedy: its η is the current learning rate, as in Luketina et al.).
-    hyper_optimizer : SGD | Adam
+    hyper_optimizer : SGD | Adam | PerKind
         For φ, the parametrization of λ (log for L2 and noise, logit for keep-probabilities, identity for
         other names). Default ``optim.hyper_adam(0.01)``: Adam with ε = 0, whose steps do not shrink with λ.
+        A rate ``optim.Coupled(c, η)`` is indexed by the elementary step: Algorithm 1's λ ← λ − c·η_t·Yᵀg_V.
+    hyper_param : "log" | "natural"
+        "log": φ as above (hyperreg's default); "natural": φ = λ for every entry (the papers' hyper steps in
+        natural units), clipped to the bounds.
     every : int or None
         Elementary steps per hyper step (None: the estimator's own — K for UnrollK, else 1).
     warmup : int or None
@@ -98,7 +102,8 @@ class Tuner:
     """
 
     def __init__(self, problem, method="greedy", optimizer=None, hyper_optimizer=None, every=None,
-                 warmup=None, log_every=100, bounds=None, callbacks=(), seed=0, backend=None, check_finite=True):
+                 warmup=None, log_every=100, bounds=None, callbacks=(), seed=0, backend=None, check_finite=True,
+                 hyper_param="log"):
         self.problem = problem
         self.method = make_estimator(method)
         self.optimizer = optimizer if optimizer is not None else SGD(0.1)
@@ -111,7 +116,10 @@ class Tuner:
         self.every = chk.check_positive_int(self.method.every if every is None else every, "every")
         self.warmup = int(chk.check_scalar(self.method.warmup if warmup is None else warmup, "warmup", low=0))
         self.log_every = chk.check_positive_int(log_every, "log_every")
-        self.param = _natural_or(Parametrization.for_names(problem.hyper_names, bounds))
+        if hyper_param not in ("log", "natural"):
+            raise ValueError(f"hyper_param must be 'log' or 'natural', got {hyper_param!r}")
+        self.param = _natural_or(Parametrization.for_names(problem.hyper_names, bounds, hyper_param == "natural"))
+        self.hyper_clock = clock(self.hyper_optimizer)
         self.callbacks = list(callbacks)
         self.seed = seed
         self.check_finite = bool(check_finite)
@@ -172,8 +180,9 @@ class Tuner:
         elif self.hyper_due(t):
             step = Step(prob, point, st.theta, theta_next, st.lam, sample, prob.val_sample(st.rng), lr)
             h, st.method_state = m.hypergradient(st.method_state, step)
-            st.phi, st.hyper_state = self.hyper_optimizer.step(
-                st.phi, self.param.grad_phi(st.lam, h), st.hyper_state, st.hyper_steps)
+            ht = t if self.hyper_clock == "elementary" else st.hyper_steps  # Coupled: c·η_t, t elementary
+            st.phi, st.hyper_state = self.hyper_optimizer.step(st.phi, self.param.grad_phi(st.lam, h),
+                                                               st.hyper_state, ht)
             st.lam = self.param.to_lam(st.phi)
             st.hyper_steps += 1
         self._buffers = (theta_next, st.theta if st.theta is self._buffers[0] else None)

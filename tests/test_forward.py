@@ -29,29 +29,21 @@ from hyperreg.hypergrad import (
 from hyperreg.hypergrad.compare import compare_estimators
 from hyperreg.problems.classification import MLPProblem, MLPSample
 from hyperreg.problems.quadratic import Quadratic
+from hyperreg.testing import assert_close, central, host
+from hyperreg.testing import norm as nrm
 
 EPS = 1e-5
 TOL = 1e-7
 
 
-def host(be, x):
-    return np.asarray(be.to_numpy(x), dtype=np.float64)
-
-
-def nrm(be, x):
-    return float(np.linalg.norm(host(be, x)))
-
-
 def check(be, got, want, scale, what, tol=TOL):
-    """‖got − want‖ ≤ tol · scale, scale = ‖direction‖(‖result‖ + ‖input‖) (STYLE.md)."""
-    err = float(np.linalg.norm(host(be, got) - host(be, want)))
-    assert err <= tol * scale, f"{what}: error {err:.3e} > {tol:.0e} × {scale:.3e}"
+    """‖got − want‖ ≤ tol · scale, scale = ‖direction‖(‖result‖ + ‖input‖) (STYLE.md; ``hyperreg.testing``)."""
+    assert_close(be, got, want, scale, tol=tol, what=what)
 
 
 def fd5(f, x, u, eps=EPS):
-    """Five-point central difference, truncation O(eps⁴): batch norm on a few examples curves θ_K(λ)
-    so strongly that the three-point O(eps²) term alone can exceed the tolerance."""
-    return (8 * (f(x + eps * u) - f(x - eps * u)) - (f(x + 2 * eps * u) - f(x - 2 * eps * u))) / (12 * eps)
+    """``hyperreg.testing.central`` at step eps: batch norm on a few examples curves θ_K(λ) strongly."""
+    return central(f, x, u, h=eps)
 
 
 def sgd(problem, theta, lam, samples, lr, momentum=None):

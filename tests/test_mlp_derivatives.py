@@ -102,9 +102,8 @@ def unit(be, rng, n):
     return w / norm(be, w)
 
 
-@given(arch=architectures())
-def test_train_grad_matches_finite_differences(backend, arch):
-    c = make_case(backend, arch)
+def check_grad(backend, c):
+    """Shared with the convolutional nets' tests (test_net_derivatives.py)."""
     w = unit(backend, c.rng, c.net.n_params)
     g = c.net.train_grad(c.theta, c.lam, c.X, c.y, c.noise)
     fd = central(lambda t: host(backend, c.net.train_loss(t, c.lam, c.X, c.y, c.noise)), c.theta, w)
@@ -112,8 +111,12 @@ def test_train_grad_matches_finite_differences(backend, arch):
 
 
 @given(arch=architectures())
-def test_train_hvp_matches_finite_differences_of_the_gradient(backend, arch):
-    c = make_case(backend, arch)
+def test_train_grad_matches_finite_differences(backend, arch):
+    check_grad(backend, make_case(backend, arch))
+
+
+def check_hvp(backend, c):
+    """Shared with the convolutional nets' tests (test_net_derivatives.py)."""
     v = unit(backend, c.rng, c.net.n_params)
     Hv = c.net.train_hvp(c.theta, c.lam, c.X, c.y, c.noise, v)
     fd = central(lambda t: host(backend, c.net.train_grad(t, c.lam, c.X, c.y, c.noise)), c.theta, v)
@@ -121,12 +124,21 @@ def test_train_hvp_matches_finite_differences_of_the_gradient(backend, arch):
 
 
 @given(arch=architectures())
-def test_train_hvp_is_symmetric(backend, arch):
-    c = make_case(backend, arch)
+def test_train_hvp_matches_finite_differences_of_the_gradient(backend, arch):
+    check_hvp(backend, make_case(backend, arch))
+
+
+def check_hvp_symmetric(backend, c):
+    """Shared with the convolutional nets' tests (test_net_derivatives.py)."""
     u, v = unit(backend, c.rng, c.net.n_params), unit(backend, c.rng, c.net.n_params)
     pt = c.net.at(c.theta, c.lam, c.X, c.y, c.noise)
     Hu, Hv = pt.hvp(u), pt.hvp(v)
     assert_close(backend, v @ Hu, u @ Hv, norm(backend, Hu) + norm(backend, Hv) + 1, tol=1e-10, what="uᵀHv")
+
+
+@given(arch=architectures())
+def test_train_hvp_is_symmetric(backend, arch):
+    check_hvp_symmetric(backend, make_case(backend, arch))
 
 
 def smooth_hyper_direction(c: Case):
@@ -137,9 +149,8 @@ def smooth_hyper_direction(c: Case):
     return c.net.backend.asarray(u / max(np.linalg.norm(u), 1e-300))
 
 
-@given(arch=architectures())
-def test_train_mixed_matches_finite_differences_in_lambda(backend, arch):
-    c = make_case(backend, arch)
+def check_mixed(backend, c):
+    """Shared with the convolutional nets' tests (test_net_derivatives.py)."""
     assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
     v = unit(backend, c.rng, c.net.n_params)
     u = smooth_hyper_direction(c)
@@ -149,8 +160,12 @@ def test_train_mixed_matches_finite_differences_in_lambda(backend, arch):
 
 
 @given(arch=architectures())
-def test_train_mixed_jvp_matches_finite_differences_in_lambda(backend, arch):
-    c = make_case(backend, arch)
+def test_train_mixed_matches_finite_differences_in_lambda(backend, arch):
+    check_mixed(backend, make_case(backend, arch))
+
+
+def check_mixed_jvp(backend, c):
+    """Shared with the convolutional nets' tests (test_net_derivatives.py)."""
     assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
     u = smooth_hyper_direction(c)
     jvp = c.net.train_mixed_jvp(c.theta, c.lam, c.X, c.y, c.noise, u)
@@ -159,8 +174,12 @@ def test_train_mixed_jvp_matches_finite_differences_in_lambda(backend, arch):
 
 
 @given(arch=architectures())
-def test_mixed_and_mixed_jvp_are_transposes(backend, arch):
-    c = make_case(backend, arch)
+def test_train_mixed_jvp_matches_finite_differences_in_lambda(backend, arch):
+    check_mixed_jvp(backend, make_case(backend, arch))
+
+
+def check_transposes(backend, c):
+    """Shared with the convolutional nets' tests (test_net_derivatives.py)."""
     assume(c.net.n_hypers > 0)
     w = unit(backend, c.rng, c.net.n_params)
     u = c.rng.normal((c.net.n_hypers,))
@@ -168,6 +187,11 @@ def test_mixed_and_mixed_jvp_are_transposes(backend, arch):
     lhs, rhs = w @ pt.mixed_jvp(u), u @ pt.mixed(w)
     assert_close(backend, lhs, rhs, abs(float(host(backend, lhs))) + norm(backend, u) + 1, tol=1e-10,
                  what="wᵀ(∂g/∂λ)u vs uᵀ(∂g/∂λ)ᵀw")
+
+
+@given(arch=architectures())
+def test_mixed_and_mixed_jvp_are_transposes(backend, arch):
+    check_transposes(backend, make_case(backend, arch))
 
 
 @given(arch=architectures(dropout=False))

@@ -92,3 +92,18 @@ def test_a_new_regularizer_is_one_class_and_a_registry_line(numpy_backend, monke
 def test_unknown_regularizer_names_are_refused(numpy_backend):
     with pytest.raises(ValueError, match="quintic"):
         hyperreg.MLP([3, 2], quintic="per-layer", backend=numpy_backend)
+
+
+def test_loss_and_error_in_chunks_equals_one_pass(numpy_backend):
+    """Without batch norm the rows are independent: chunks of 7 rows give the one-pass loss and error."""
+    be = numpy_backend
+    net = hyperreg.MLP([4, 6, 3], backend=be)
+    rng = be.rng(3)
+    theta, X, y = net.init_params(1), rng.normal((30, 4)), rng.integers(3, 30)
+    whole = net.loss_and_error(theta, X, y, error=True, chunk=None)
+    parts = net.loss_and_error(theta, X, y, error=True, chunk=7)
+    np.testing.assert_allclose(float(parts[0]), float(whole[0]), rtol=1e-13)
+    assert float(parts[1]) == float(whole[1])
+    pred = host(be, net.predict(theta, X))
+    assert float(whole[1]) == float(np.mean(pred != host(be, y)))
+    assert float(whole[0]) == float(net.val_loss(theta, X, y))

@@ -107,62 +107,32 @@ def make_case(be, arch, dtype="float64") -> Case:
 
 @given(arch=conv_architectures())
 def test_train_grad_matches_finite_differences(backend, arch):
-    c = make_case(backend, arch)
-    w = unit(backend, c.rng, c.net.n_params)
-    g = c.net.train_grad(c.theta, c.lam, c.X, c.y, c.noise)
-    fd = central(lambda t: host(backend, c.net.train_loss(t, c.lam, c.X, c.y, c.noise)), c.theta, w)
-    assert_close(backend, g @ w, fd, norm(backend, g) + 1, what="gᵀw")
+    mlp.check_grad(backend, make_case(backend, arch))
 
 
 @given(arch=conv_architectures())
 def test_train_hvp_matches_finite_differences_of_the_gradient(backend, arch):
-    c = make_case(backend, arch)
-    v = unit(backend, c.rng, c.net.n_params)
-    Hv = c.net.train_hvp(c.theta, c.lam, c.X, c.y, c.noise, v)
-    fd = central(lambda t: host(backend, c.net.train_grad(t, c.lam, c.X, c.y, c.noise)), c.theta, v)
-    assert_close(backend, Hv, fd, norm(backend, Hv) + 1, what="Hv")
+    mlp.check_hvp(backend, make_case(backend, arch))
 
 
 @given(arch=conv_architectures())
 def test_train_hvp_is_symmetric(backend, arch):
-    c = make_case(backend, arch)
-    u, v = unit(backend, c.rng, c.net.n_params), unit(backend, c.rng, c.net.n_params)
-    pt = c.net.at(c.theta, c.lam, c.X, c.y, c.noise)
-    Hu, Hv = pt.hvp(u), pt.hvp(v)
-    assert_close(backend, v @ Hu, u @ Hv, norm(backend, Hu) + norm(backend, Hv) + 1, tol=1e-10, what="uᵀHv")
+    mlp.check_hvp_symmetric(backend, make_case(backend, arch))
 
 
 @given(arch=conv_architectures())
 def test_train_mixed_matches_finite_differences_in_lambda(backend, arch):
-    c = make_case(backend, arch)
-    assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
-    v = unit(backend, c.rng, c.net.n_params)
-    u = smooth_hyper_direction(c)
-    mixed = c.net.train_mixed(c.theta, c.lam, c.X, c.y, c.noise, v)
-    fd = central(lambda lam: host(backend, c.net.train_grad(c.theta, lam, c.X, c.y, c.noise) @ v), c.lam, u)
-    assert_close(backend, mixed @ u, fd, norm(backend, mixed) + 1, what="uᵀ(∂g/∂λ)ᵀv")
+    mlp.check_mixed(backend, make_case(backend, arch))
 
 
 @given(arch=conv_architectures())
 def test_train_mixed_jvp_matches_finite_differences_in_lambda(backend, arch):
-    c = make_case(backend, arch)
-    assume(c.net.n_hypers > 0 and set(c.net.blocks) != {"keep"})
-    u = smooth_hyper_direction(c)
-    jvp = c.net.train_mixed_jvp(c.theta, c.lam, c.X, c.y, c.noise, u)
-    fd = central(lambda lam: host(backend, c.net.train_grad(c.theta, lam, c.X, c.y, c.noise)), c.lam, u)
-    assert_close(backend, jvp, fd, norm(backend, jvp) + 1, what="(∂g/∂λ)u")
+    mlp.check_mixed_jvp(backend, make_case(backend, arch))
 
 
 @given(arch=conv_architectures())
 def test_mixed_and_mixed_jvp_are_transposes(backend, arch):
-    c = make_case(backend, arch)
-    assume(c.net.n_hypers > 0)
-    w = unit(backend, c.rng, c.net.n_params)
-    u = c.rng.normal((c.net.n_hypers,))
-    pt = c.net.at(c.theta, c.lam, c.X, c.y, c.noise)
-    lhs, rhs = w @ pt.mixed_jvp(u), u @ pt.mixed(w)
-    assert_close(backend, lhs, rhs, abs(float(host(backend, lhs))) + norm(backend, u) + 1, tol=1e-10,
-                 what="wᵀ(∂g/∂λ)u vs uᵀ(∂g/∂λ)ᵀw")
+    mlp.check_transposes(backend, make_case(backend, arch))
 
 
 @given(arch=conv_architectures())

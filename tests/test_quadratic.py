@@ -14,23 +14,16 @@ from hypothesis import strategies as st
 from hyperreg.hypergrad import hypergradient
 from hyperreg.problems import Problem
 from hyperreg.problems.quadratic import Quadratic
+from hyperreg.testing import assert_close, central, host
+from hyperreg.testing import norm as nrm
 
 EPS = 1e-4  # the toy is quadratic in θ and in λ: central differences are exact up to round-off
 TOL = 1e-9
 
 
-def host(be, x):
-    return np.asarray(be.to_numpy(x), dtype=np.float64)
-
-
 def check(be, got, want, scale, what, tol=TOL):
     """‖got − want‖ ≤ tol · scale (STYLE.md: scale by the norms involved, not by the result)."""
-    err = float(np.linalg.norm(host(be, got) - host(be, want)))
-    assert err <= tol * scale, f"{what}: error {err:.3e} > {tol:.0e} × {scale:.3e}"
-
-
-def nrm(be, x):
-    return float(np.linalg.norm(host(be, x)))
+    assert_close(be, got, want, scale, tol=tol, what=what)
 
 
 @st.composite
@@ -49,7 +42,7 @@ def make(be, spec):
 
 
 def fd(f, x, w, eps=EPS):
-    return (f(x + eps * w) - f(x - eps * w)) / (2 * eps)
+    return central(f, x, w, h=eps)
 
 
 def test_is_a_problem(numpy_backend):

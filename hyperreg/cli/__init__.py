@@ -19,7 +19,7 @@ import sys
 
 from .._checks import StateTooLargeError
 
-SUBCOMMANDS = ["demo", "bench", "quadratic", "hoag", "tune", "grid", "rerun", "figure", "schedules"]
+SUBCOMMANDS = ["demo", "bench", "quadratic", "hoag", "tune", "grid", "rerun", "figure", "schedules", "compare"]
 
 
 class CLIError(Exception):

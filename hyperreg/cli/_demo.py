@@ -18,6 +18,7 @@ def run(args):
 
     import hyperreg
     from hyperreg.hypergrad import greedy
+    from hyperreg.testing import directional
 
     X, y = load_digits(return_X_y=True)
     net = hyperreg.MLP([64, 32, 32, 10], l2="per-layer", noise="per-layer", backend=args.backend)
@@ -28,9 +29,7 @@ def run(args):
     theta, lam = net.init_params(args.seed), net.init_hypers(l2=1e-3, noise=0.1)
     noise = net.sample_noise(100, rng)
     w = rng.normal((net.n_params,))
-    eps = 1e-6
-    fd = (net.train_loss(theta + eps * w, lam, Xt, yt, noise)
-          - net.train_loss(theta - eps * w, lam, Xt, yt, noise)) / (2 * eps)
+    fd = directional(lambda th: net.train_loss(th, lam, Xt, yt, noise), theta, w)
     g = net.train_grad(theta, lam, Xt, yt, noise)
     print(f"{net}\n  gradient · w = {float(g @ w):+.10f}   finite difference = {float(fd):+.10f}")
     h = greedy(net, theta, lam, (Xt, yt), noise, (Xv, yv), lr=0.1)

@@ -22,19 +22,24 @@ def add_parser(sub):
 
 
 def load_run(path):
+    return load_json(path, ("config", "lambda", "test_error"), "the run.json written by hyperreg tune --out DIR")
+
+
+def load_json(path, keys, what):
+    """The JSON document at ``path``, which must hold ``keys``; else a one-line ``CLIError`` naming ``what``."""
     if not os.path.isfile(path):
-        raise CLIError(f"no such file {path!r}; give the run.json written by hyperreg tune --out DIR")
+        raise CLIError(f"no such file {path!r}; give {what}")
     try:
         with open(path) as f:
             doc = json.load(f)
     except (OSError, json.JSONDecodeError) as exc:
-        raise CLIError(f"{path!r} is not a JSON run.json ({exc})") from None
+        raise CLIError(f"{path!r} is not JSON ({exc}); give {what}") from None
     if isinstance(doc, dict) and "diverged" in doc:
         raise CLIError(f"{path!r} is the run.json of a run that diverged at step {doc['diverged'].get('step')}; "
                        "rerun needs a finished run: tune again with a lower learning rate")
-    missing = [k for k in ("config", "lambda", "test_error") if not isinstance(doc, dict) or k not in doc]
+    missing = [k for k in keys if not isinstance(doc, dict) or k not in doc]
     if missing:
-        raise CLIError(f"{path!r} lacks {missing}; give the run.json written by hyperreg tune")
+        raise CLIError(f"{path!r} lacks {missing}; give {what}")
     return doc
 
 

@@ -22,6 +22,10 @@ def add_config_options(p, method=True):
     from ..experiments.tune import TuneConfig
 
     d = TuneConfig()
+    p.add_argument("--protocol", help="a paper's preset: luketina2016 | luketina2016-adam | iclr2018 | hyperreg "
+                                      "(default hyperreg: its own defaults); options given beside it win; "
+                                      "hyperreg/experiments/protocols.py says what each paper states and "
+                                      "what the preset chose where it does not")
     p.add_argument("--data", help=f"digits | mnist | fashion-mnist | cifar10 | svhn | npz:PATH (default {d.data})")
     p.add_argument("--sizes", help=f"hidden widths, comma-separated (default {','.join(map(str, d.sizes))})")
     p.add_argument("--arch", help="a convolutional net instead of the MLP, layers joined by '-': "
@@ -43,11 +47,20 @@ def add_config_options(p, method=True):
         p.add_argument("--method", help=f"{METHODS} (default {d.method})")
         p.add_argument("--every", type=int, help=f"elementary steps per hyper step (default {d.every})")
         p.add_argument("--warmup", type=int, help="elementary steps before the first hyper step (default 0)")
-        p.add_argument("--hyper-lr", type=float, help=f"hyper-optimizer step size on log λ (default {d.hyper_lr})")
-        p.add_argument("--hyper-optimizer", help=f"adam | sgd, on φ = log λ (default {d.hyper_optimizer})")
+        p.add_argument("--hyper-lr", help=f"hyper-optimizer step size: one number, or one per kind like "
+                                          f"l2=1e-4,noise=1e-1 (default {d.hyper_lr})")
+        p.add_argument("--hyper-optimizer", help=f"adam | sgd, on φ (default {d.hyper_optimizer})")
+        p.add_argument("--hyper-param", help="log: φ = log λ (logit for dropout; default) | natural: φ = λ, "
+                                             "hyper steps in natural units (the papers')")
+        p.add_argument("--coupling", type=float,
+                       help="c > 0: hyper step rate c·η_t (× --hyper-lr), following θ's learning-rate schedule: "
+                            "ICLR-2018 Algorithm 1's λ ← λ − c·η_t·Yᵀg_V; needs --hyper-optimizer sgd "
+                            "(default 0: off)")
         p.add_argument("--hyper-eps", type=float,
                        help="ε of the hyper-Adam (default 0: steps that do not shrink with λ; Adam's usual "
                             "is 1e-8)")
+        p.add_argument("--antithetic", dest="antithetic", action="store_true", default=None,
+                       help="greedy / unroll1-gtgv: the antithetic pair, also under a one-sample --protocol")
         p.add_argument("--no-antithetic", dest="antithetic", action="store_false", default=None,
                        help="greedy / unroll1-gtgv: one noise sample per hyper step, as in the papers (default: "
                             "∂g/∂λ averaged over ε and −ε, one more sweep, so σ can climb from near 0)")
@@ -63,6 +76,7 @@ def add_config_options(p, method=True):
     p.add_argument("--seed", type=nonneg_int, help="seeds the split, θ₀, minibatches and noise (default 0)")
     p.add_argument("--log-every", type=int, help="steps between history records (default: ~60 records)")
     p.add_argument("--val-batch", type=int, help="T2 minibatch per hyper step (default 0: all of T2)")
+    p.add_argument("--train-size", type=int, help="use only the first N rows of T1 (default 0: all of it)")
     p.add_argument("--record-rows", type=int, help="rows of T2, test and T1 each history record evaluates (a "
                    "fixed subset, forward pass only; default 1000; 0: all); the final metrics use the full sets")
     p.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK_EPOCHS} epochs unless --epochs")
@@ -101,6 +115,17 @@ def _parse_init(text):
     return out
 
 
+def _parse_hyper_lr(text):
+    """``0.02`` → 0.02; ``l2=1e-4,noise=1e-1`` → {"l2": 1e-4, "noise": 0.1} (checked by TuneConfig.validate)."""
+    try:
+        if "=" not in text:
+            return float(text)
+        return {k.strip(): float(v) for k, _, v in (item.partition("=") for item in text.split(","))}
+    except ValueError:
+        raise CLIError(f"--hyper-lr must be a number or kind=rate pairs like l2=1e-4,noise=1e-1; got {text!r}") \
+            from None
+
+
 def _csv(text, cast, name):
     try:
         values = tuple(cast(v.strip()) for v in text.split(",") if v.strip())
@@ -116,9 +141,16 @@ def config_from_args(args, **overrides):
     from ..experiments.tune import TuneConfig
 
     kw = {}
-    for name in ("data", "activation", "batchnorm", "tied", "method", "every", "warmup", "hyper_lr",
-                 "hyper_optimizer", "hyper_eps", "antithetic", "epochs", "batch", "lr", "anneal", "optimizer",
-                 "backend", "dtype", "seed", "log_every", "val_batch", "record_rows"):
+    if getattr(args, "protocol", None):
+        from ..experiments.protocols import protocol_options
+
+        try:
+            kw.update(protocol_options(args.protocol))
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+    for name in ("data", "activation", "batchnorm", "tied", "method", "every", "warmup", "hyper_optimizer",
+                 "hyper_eps", "hyper_param", "coupling", "antithetic", "epochs", "batch", "lr", "anneal",
+                 "optimizer", "backend", "dtype", "seed", "log_every", "val_batch", "record_rows", "train_size"):
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v
@@ -132,6 +164,8 @@ def config_from_args(args, **overrides):
         kw["reg"] = _csv(args.reg, str, "reg")
     if getattr(args, "freeze", None) is not None:
         kw["freeze"] = _csv(args.freeze, str, "freeze")
+    if getattr(args, "hyper_lr", None):
+        kw["hyper_lr"] = _parse_hyper_lr(args.hyper_lr)
     kw["init"] = _parse_init(getattr(args, "init", None))
     if getattr(args, "quick", False) and getattr(args, "epochs", None) is None:
         kw["epochs"] = QUICK_EPOCHS
@@ -144,6 +178,22 @@ def config_from_args(args, **overrides):
         return config.validate()
     except ValueError as exc:
         raise CLIError(str(exc)) from None
+
+
+def _overhead_note(config):
+    """What the overhead pays for, and the options that cut it (measured: docs/fashion-mnist/README)."""
+    from ..tuner import parse_method
+
+    method = parse_method(config.method)
+    if method.gradient_free:
+        return "(no hypergradient: λ is set by a rule)"
+    every = config.every or method.every
+    rows = f"a T2 minibatch of {config.val_batch}" if config.val_batch else "all of T2"
+    pair = " over the antithetic noise pair" if getattr(method, "antithetic", False) and config.antithetic else ""
+    hint = "" if every >= 10 and config.val_batch else (
+        "\n  (--every 10 --val-batch 100: +33 % on Fashion-MNIST at the same test error, docs/fashion-mnist)")
+    return (f"(paid for: a {config.method} hyper step every {every} step{'s' if every > 1 else ''}, its ∂g_T/∂λ "
+            f"sweeps{pair} and a validation gradient on {rows}){hint}")
 
 
 def _fmt(lam):
@@ -211,6 +261,7 @@ def run(args):
           f"records on {config.record_rows or 'all'} rows, data, final metrics)")
     print(f"  {1e3 * per_step:.2f} ms/step vs {1e3 * plain:.2f} ms for a plain fixed-λ step: overhead "
           f"{100 * (per_step / plain - 1):+.0f} %")
+    print(f"  {_overhead_note(config)}")
     print(f"  wrote {path}, {', '.join(figs)}")
     return 0
 

@@ -6,6 +6,8 @@
 - ``fig4``   Luketina Fig. 4: test error at the fixed initial λ vs at the fixed final λ, over random inits.
 - ``fig5``   Luketina Fig. 5: test error of the tuned run vs its rerun with the final λ fixed.
 - ``fig6``   Luketina Fig. 6: validation vs test error at the end of tuning.
+- ``fig456`` Figs. 4, 5 and 6 from one set of runs.
+- ``fig7``   Luketina Fig. 7: a grid's test cross-entropy beside its test error (from a grid.json).
 - ``table2`` ICLR-2018 Table 2: a 4×100 MLP with one L2; the best fixed λ of a grid vs Unroll1-gTgV, Unroll1,
              Unroll5, Unroll10, Clip5, Clip10, Clip20 from 6 inits log-spaced in 1e-6…1e-1 (SGD with a
              decaying η, as the paper); validation cross-entropy with early stopping (the best record) and
@@ -65,9 +67,11 @@ FIG1_PANELS = {
 }
 
 
-def fig1(base: TuneConfig, out, quick=False, jobs=1):
-    """Both panels of Fig. 1: one PNG each (fig1_l2.png, fig1_noise.png) and fig1.json."""
+def fig1(base: TuneConfig, out, quick=False, jobs=1, n_inits=None, n_grid=None):
+    """Both panels of Fig. 1: one PNG each (fig1_l2.png, fig1_noise.png) and fig1.json; ``n_grid`` values
+    per axis (default 6) and ``n_inits`` trajectories (default 4, at most 4) per panel."""
     n, n_init = (2, 1) if quick else (6, 4)
+    n, n_init = n_grid or n, min(4, n_inits or n_init)
     axes = {"noise[input]": np.geomspace(0.01, 1.0, n).tolist(), "l2": np.geomspace(1e-6, 1e-1, n).tolist(),
             "noise[hidden]": np.geomspace(0.01, 1.0, n).tolist()}
     inits = {"noise[input]": [0.02, 0.8, 0.8, 0.02], "l2": [1e-5, 3e-2, 1e-5, 3e-2],
@@ -117,12 +121,12 @@ def hysteresis(base: TuneConfig, n, jobs, need_initial=True, need_rerun=True):
              "fixed_init": f, "rerun": r} for i, t, f, r in zip(inits, tuned, fixed_init, finals)]
 
 
-def _n_inits(quick):
-    return 2 if quick else 8
+def _n_inits(quick, n_inits=None):
+    return n_inits or (2 if quick else 8)
 
 
-def fig4(base, out, quick=False, jobs=1):
-    rows = hysteresis(base, _n_inits(quick), jobs)
+def fig4(base, out, quick=False, jobs=1, rows=None, n_inits=None):
+    rows = rows or hysteresis(base, _n_inits(quick, n_inits), jobs)
     path = plots.plot_scatter([r["fixed_init"]["test_error"] for r in rows],
                               [r["rerun"]["test_error"] for r in rows],
                               "test error, λ fixed at the initial value", "test error, λ fixed at the final value",
@@ -131,8 +135,8 @@ def fig4(base, out, quick=False, jobs=1):
     return [path, _write(out, "fig4", {"config": base.to_json(), "rows": rows})]
 
 
-def fig5(base, out, quick=False, jobs=1):
-    rows = hysteresis(base, _n_inits(quick), jobs, need_initial=False)
+def fig5(base, out, quick=False, jobs=1, rows=None, n_inits=None):
+    rows = rows or hysteresis(base, _n_inits(quick, n_inits), jobs, need_initial=False)
     path = plots.plot_scatter([r["tuned"]["test_error"] for r in rows], [r["rerun"]["test_error"] for r in rows],
                               "test error of the tuned run", "test error of the rerun (final λ fixed)",
                               os.path.join(out, "fig5.png"),
@@ -140,13 +144,46 @@ def fig5(base, out, quick=False, jobs=1):
     return [path, _write(out, "fig5", {"config": base.to_json(), "rows": rows})]
 
 
-def fig6(base, out, quick=False, jobs=1):
-    rows = hysteresis(base, _n_inits(quick), jobs, need_initial=False, need_rerun=False)
+def fig6(base, out, quick=False, jobs=1, rows=None, n_inits=None):
+    rows = rows or hysteresis(base, _n_inits(quick, n_inits), jobs, need_initial=False, need_rerun=False)
     path = plots.plot_scatter([r["tuned"]["val_error"] for r in rows], [r["tuned"]["test_error"] for r in rows],
                               "validation (T2) error at the end of tuning", "test error at the end of tuning",
                               os.path.join(out, "fig6.png"),
                               f"Fig. 6: validation vs test ({base.method}, {base.data})")
     return [path, _write(out, "fig6", {"config": base.to_json(), "rows": rows})]
+
+
+def fig456(base, out, quick=False, jobs=1, n_inits=None):
+    """Figs. 4, 5 and 6 from one set of runs (each init tuned, fixed at the init, and rerun once): a third
+    of the trainings of the three figures made one by one."""
+    rows = hysteresis(base, _n_inits(quick, n_inits), jobs)
+    return [p for fig in (fig4, fig5, fig6) for p in fig(base, out, quick, jobs, rows=rows)]
+
+
+# --- Fig. 7: a grid's test cross-entropy beside its test error ----------------------------------------------
+
+def fig7(grid_doc: dict, out):
+    """Luketina Fig. 7 from a ``grid.json`` of two axes (no training): test cross-entropy (left) and test
+    error (right) over the grid, each with its minimum starred, to show that the λ minimizing the one need
+    not minimize the other."""
+    points = grid_doc["points"]
+    names = list(points[0]["point"])
+    if len(names) != 2:
+        raise ValueError(f"fig7 needs a grid over two axes, got {names}; run hyperreg grid with two --axis")
+    x, y = names
+    xs, ys = sorted({p["point"][x] for p in points}), sorted({p["point"][y] for p in points})
+    at = {(p["point"][x], p["point"][y]): p for p in points}
+    paths, doc = [], {"x": x, "y": y, "x_values": xs, "y_values": ys, "grid_config": grid_doc.get("config")}
+    for key, label in (("test_loss", "test cross-entropy"), ("test_error", "test error")):
+        z = [[at[(xv, yv)][key] for xv in xs] for yv in ys]
+        best = min(points, key=lambda p: p[key])
+        star = [([best["point"][x]], [best["point"][y]])]
+        paths.append(plots.plot_trajectories(xs, ys, z, star, x, y, os.path.join(out, f"fig7_{key}.png"),
+                                             f"Fig. 7: grid {label}, ★ its minimum at {x}={best['point'][x]:.3g}, "
+                                             f"{y}={best['point'][y]:.3g}", zlabel=label))
+        doc[key] = z
+        doc[f"argmin_{key}"] = best["point"]
+    return paths + [_write(out, "fig7", doc)]
 
 
 # --- ICLR-2018 Table 2 -------------------------------------------------------------------------------------
@@ -162,16 +199,18 @@ def _ce(history):
     return min(vals), vals[-1]
 
 
-def table2(base, out, quick=False, jobs=1):
+def table2(base, out, quick=False, jobs=1, n_inits=None, methods=TABLE2_METHODS):
+    """The Table-2 analogue: the best of an 11-point fixed grid vs each of ``methods`` (default all seven)
+    from ``n_inits`` (default 6, the paper's) L2 inits log-spaced in 1e-6…1e-1, mean over the inits."""
     config = table2_config(base, quick)
-    inits = np.geomspace(1e-6, 1e-1, 2 if quick else 6).tolist()
+    inits = np.geomspace(1e-6, 1e-1, n_inits or (2 if quick else 6)).tolist()
     t0 = time.perf_counter()
     grid = sweep(config, [{"l2": v} for v in np.geomspace(1e-6, 1e-1, 3 if quick else 11).tolist()], jobs,
                  keep_history=True)
     best = min(grid, key=lambda r: min(h["val_loss"] for h in r["history"]))
     rows = [_row("fixed", [best["history"]], [best["lambda"]["l2"]], [best["seconds"]])]
-    runs = tune_many([config.replace(method=m, init={"l2": v}) for m in TABLE2_METHODS for v in inits], jobs)
-    for i, m in enumerate(TABLE2_METHODS):
+    runs = tune_many([config.replace(method=m, init={"l2": v}) for m in methods for v in inits], jobs)
+    for i, m in enumerate(methods):
         mine = runs[i * len(inits):(i + 1) * len(inits)]
         rows.append(_row(m, [r["history"] for r in mine], [r["lambda"]["l2"] for r in mine],
                          [r["seconds"] for r in mine]))
@@ -255,4 +294,5 @@ def format_recovery(rows):
     return "\n".join(lines)
 
 
-FIGURES = {"fig1": fig1, "fig4": fig4, "fig5": fig5, "fig6": fig6, "table2": table2, "recovery": recovery}
+FIGURES = {"fig1": fig1, "fig4": fig4, "fig5": fig5, "fig6": fig6, "fig456": fig456, "table2": table2,
+           "recovery": recovery}

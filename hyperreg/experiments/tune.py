@@ -4,6 +4,10 @@
 ``grid`` replay); ``build`` turns it into a problem and a ``Tuner``; ``train`` runs the tuner's loop with
 checkpoints; ``tune`` does all of it and returns ``run.json``'s document.
 
+The defaults below are hyperreg's own; the papers' protocols (natural-unit SGD with per-kind rates,
+Algorithm 1's c·η_t coupling, their batch sizes) are presets over the same fields in ``experiments.protocols``
+(``hyperreg tune --protocol luketina2016|iclr2018``).
+
 Defaults, chosen by measurement (digits, 64-100-100-10 ReLU, per-layer L2 and noise, Adam(1e-3) on θ
 annealed over the second half, batch 100, 150 epochs = 1725 steps, greedy; numbers: final validation
 cross-entropy on T2, see docs/README.md):
@@ -75,10 +79,13 @@ class TuneConfig:
     batch: int = 100
     lr: float = 1e-3
     anneal: bool = True  # η constant for the first half, then linearly down to η/10 (Luketina's annealed Adam)
-    hyper_lr: float = 0.02
+    hyper_lr: object = 0.02  # one rate, or one per kind: {"l2": 1e-4, "noise": 0.1} (Luketina §3)
     optimizer: str = "adam"
     hyper_optimizer: str = "adam"
     hyper_eps: float = 0.0  # ε of the hyper-Adam: 0 is scale-free (optim.hyper_adam); 1e-8 is Adam's usual
+    hyper_param: str = "log"  # φ = log λ (logit for dropout), or "natural": φ = λ, the papers' units
+    coupling: float = 0.0  # c > 0: hyper rate c·η_t·hyper_lr, following θ's schedule (ICLR-2018 Alg. 1)
+    protocol: str = "hyperreg"  # the preset these options came from (experiments.protocols); a label
     antithetic: bool = True  # greedy / unroll1-gtgv: ∂g/∂λ over the noise pair (ε, −ε) (hypergrad.greedy)
     backend: str = "numpy"
     dtype: str = "float64"
@@ -87,10 +94,13 @@ class TuneConfig:
     val_batch: int = 0  # 0: all of T2 in each hyper step
     record_rows: int = RECORD_ROWS  # rows of T2, test and T1 each history record evaluates; 0: all
     freeze: tuple = ()  # names held at their initial λ (Luketina Fig. 1 left: noise[hidden] off)
+    train_size: int = 0  # 0: all of T1; n: its first n rows (the seed's draw), T2 and test unchanged
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
         d["sizes"], d["reg"], d["freeze"] = list(self.sizes), list(self.reg), list(self.freeze)
+        if isinstance(self.hyper_lr, dict):
+            d["hyper_lr"] = dict(self.hyper_lr)
         return d
 
     @classmethod
@@ -110,19 +120,26 @@ class TuneConfig:
 
     def validate(self):
         """Raise ValueError naming the option, its allowed range and the value received."""
-        for name in ("lr", "hyper_lr", "epochs"):
+        for name in ("lr", "epochs"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            if not _positive(v):
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number, got {v!r}")
-        eps = self.hyper_eps
-        if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps >= 0):
-            raise ValueError(f"--hyper-eps must be a number ≥ 0, got {self.hyper_eps!r}")
+        _check_hyper_lr(self.hyper_lr, self.reg)
+        for name in ("hyper_eps", "coupling"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"--{name.replace('_', '-')} must be a number ≥ 0, got {v!r}")
+        if self.hyper_param not in ("log", "natural"):
+            raise ValueError(f"--hyper-param must be log or natural, got {self.hyper_param!r}")
+        if self.coupling and self.hyper_optimizer != "sgd":
+            raise ValueError(f"--coupling {self.coupling:g} is Algorithm 1's plain-SGD hyper step "
+                             f"λ ← λ − c·η_t·Yᵀg_V; use --hyper-optimizer sgd, got {self.hyper_optimizer!r}")
         if int(self.every) < 0:
             raise ValueError(f"--every must be a positive integer (0: the method's own), got {self.every!r}")
         for name in ("batch",):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"--{name} must be a positive integer, got {getattr(self, name)!r}")
-        for name in ("warmup", "log_every", "val_batch", "record_rows"):
+        for name in ("warmup", "log_every", "val_batch", "record_rows", "train_size"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be ≥ 0, got {getattr(self, name)!r}")
         if any(int(s) < 1 for s in self.sizes):
@@ -169,6 +186,24 @@ class TuneConfig:
             raise ValueError(f"--method: {exc}") from None
 
 
+def _positive(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def _check_hyper_lr(rate, reg):
+    """One positive rate, or a positive rate for each kind in ``reg`` (other kinds are allowed: a preset
+    names both L2 and noise, a run may tune one)."""
+    if isinstance(rate, dict):
+        bad = {k: v for k, v in rate.items() if k not in REG_KINDS or not _positive(v)}
+        missing = [k for k in reg if k not in rate]
+        if bad or missing or not rate:
+            raise ValueError(f"--hyper-lr must be one positive number or kind=rate pairs for each of "
+                             f"{','.join(reg)} (kinds {', '.join(REG_KINDS)}), like l2=1e-4,noise=1e-1; got "
+                             f"{rate!r}" + (f" (no rate for {', '.join(missing)})" if missing else ""))
+    elif not _positive(rate):
+        raise ValueError(f"--hyper-lr must be a positive number or kind=rate pairs, got {rate!r}")
+
+
 # --- building the run ---------------------------------------------------------------------------------
 
 
@@ -188,13 +223,21 @@ class Run:
 
 
 def load_data(config: TuneConfig):
-    """The dataset of ``config.data`` (split from ``config.seed``), cached per process."""
+    """The dataset of ``config.data`` (split from ``config.seed``), cached per process; with
+    ``config.train_size`` = n > 0, T1 is cut to its first n rows (already in the seed's random order; the
+    preprocessing statistics stay those of the whole T1)."""
     key = (config.data, config.seed)
     if key not in _DATA_CACHE:
         from ..data import load_dataset
 
         _DATA_CACHE[key] = load_dataset(config.data, seed=config.seed)
-    return _DATA_CACHE[key]
+    ds, n = _DATA_CACHE[key], int(config.train_size)
+    if n and n < len(ds.y_train):
+        idx = {k: (v[:n] if k == "train" else v) for k, v in ds.indices.items()}
+        ds = dataclasses.replace(ds, X_train=ds.X_train[:n], y_train=ds.y_train[:n], indices=idx)
+    elif n > len(ds.y_train):
+        raise ValueError(f"--train-size must be at most T1's {len(ds.y_train)} rows of {config.data}, got {n}")
+    return ds
 
 
 _DATA_CACHE: dict = {}
@@ -232,14 +275,28 @@ def _freeze_bounds(net, lam0, names):
     return {n: (lam[n], lam[n] * (1 + 1e-12) + 1e-300) for n in names}
 
 
-def make_optimizers(config: TuneConfig, steps: int):
-    from ..optim import Annealed, hyper_adam, make_optimizer
+def make_optimizers(config: TuneConfig, steps: int, names=None):
+    """θ's optimizer and the hyper-optimizer of ``config``. One ``hyper_lr`` without coupling: SGD or the
+    ε-free Adam at that rate (hyperreg's defaults); per-kind rates or a coupling c: ``optim.PerKind`` over a
+    unit-rate (or ``Coupled(c, η_t)``) SGD / Adam, with r_i the rate of name i's kind (``names``)."""
+    from ..optim import SGD, Annealed, Coupled, PerKind, hyper_adam, make_optimizer
 
     lr = Annealed(config.lr, steps // 2, steps, 0.1) if config.anneal else config.lr
     opt = make_optimizer(config.optimizer, lr)
-    hyper = (hyper_adam(config.hyper_lr, eps=config.hyper_eps) if config.hyper_optimizer == "adam"
-             else make_optimizer("sgd", config.hyper_lr))
-    return opt, hyper
+    rate = config.hyper_lr
+    if not isinstance(rate, dict) and not config.coupling:
+        return opt, (hyper_adam(rate, eps=config.hyper_eps) if config.hyper_optimizer == "adam" else SGD(rate))
+    base = Coupled(config.coupling, lr) if config.coupling else 1.0
+    inner = hyper_adam(base, eps=config.hyper_eps) if config.hyper_optimizer == "adam" else SGD(base)
+    return opt, PerKind(inner, tuple(_rate_of(rate, n) for n in names))
+
+
+def _rate_of(rate, name):
+    """The hyper rate of hyperparameter ``name`` (``l2[0]`` → kind l2; ``keep[…]`` → kind dropout)."""
+    if not isinstance(rate, dict):
+        return float(rate)
+    kind = name.split("[")[0]
+    return float(rate["dropout" if kind == "keep" else kind])
 
 
 def build(config: TuneConfig, callbacks=()) -> Run:
@@ -274,7 +331,7 @@ def build(config: TuneConfig, callbacks=()) -> Run:
                          val_batch_size=config.val_batch or None, record_rows=config.record_rows or None)
     steps = max(1, round(config.epochs * len(ds.y_train) / config.batch))
     log_every = config.log_every or max(5, steps // 60)
-    opt, hyper = make_optimizers(config, steps)
+    opt, hyper = make_optimizers(config, steps, net.hyper_names)
     run = Run(config, ds, net, problem, None, net.init_params(config.seed), _init_lambda(net, config), steps,
               put(ds.X_test, ds.y_test))
     method = parse_method(config.method)
@@ -282,7 +339,8 @@ def build(config: TuneConfig, callbacks=()) -> Run:
         method = dataclasses.replace(method, antithetic=config.antithetic)
     run.tuner = Tuner(problem, method, opt, hyper, every=config.every or None, warmup=config.warmup,
                       log_every=log_every, bounds=_freeze_bounds(net, run.lam0, config.freeze),
-                      callbacks=[Metrics(run), *callbacks], seed=config.seed, backend=be)
+                      callbacks=[Metrics(run), *callbacks], seed=config.seed, backend=be,
+                      hyper_param=config.hyper_param)
     return run
 
 

@@ -7,6 +7,8 @@
     ift, hoag   the implicit hypergradient (IFT) and HOAG's outer loop
     linalg      CG (to a tolerance, or cg_fixed), Neumann, power iteration
     registry    names → estimators
+    horizon     the exact hypergradient of L_V after T further SGD steps (forward and reverse mode)
+    compare     every estimator against it from one state (``hyperreg compare`` along a run)
 """
 
 from .estimator import Estimator, Fixed, GradientFree, Step
@@ -23,6 +25,7 @@ from .forward import (
 )
 from .greedy import Greedy, Unroll1GTGV, greedy, greedy_step, mixed_pair, unroll1_gtgv, unroll1_gtgv_step
 from .hoag import HOAG, HOAGResult, hoag
+from .horizon import horizon_forward, horizon_reverse
 from .ift import IFT, IFTResult, ift_hypergradient
 from .linalg import cg, cg_fixed, neumann, power_alpha
 from .registry import make_estimator, register
@@ -32,5 +35,5 @@ __all__ = [
     "ClipR", "Discounted", "ExactKStep", "UnrollK", "greedy", "greedy_step", "hypergradient", "mixed_pair",
     "tangent_step", "tangent_step_momentum", "tangent_zeros", "unroll", "unroll1_gtgv", "unroll1_gtgv_step",
     "Estimator", "Fixed", "GradientFree", "Greedy", "IFT", "Step", "Unroll1GTGV", "cg_fixed", "make_estimator",
-    "power_alpha", "register",
+    "horizon_forward", "horizon_reverse", "power_alpha", "register",
 ]

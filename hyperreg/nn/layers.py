@@ -1,7 +1,8 @@
 """The layers' four passes — forward, backward, R-forward, R-backward — by name, in one index.
 
-Each layer kind lives in its own module with its passes side by side (``dense``, ``activation``,
-``batchnorm``, ``loss``) and a ``Layer`` object that owns them; this module re-exports the functions.
+Each layer kind lives in its own module with its passes side by side (``dense``, ``conv``, ``pool``,
+``activation``, ``batchnorm``, ``loss``) and a ``Layer`` object that owns them; this module re-exports the
+functions.
 Every R-line is the product rule applied to its plain twin (Pearlmutter 1994), so read them pairwise.
 ``None`` stands for an R-value that is identically zero: the term is skipped, not multiplied by zeros.
 
@@ -33,11 +34,25 @@ from .batchnorm import (
     bn_rbackward,
     bn_rforward,
 )
+from .conv import Conv, conv_backward, conv_forward, conv_rbackward, conv_rforward, fold, unfold
 from .dense import Dense, dense_backward, dense_forward, dense_rbackward, dense_rforward
 from .loss import ce_backward, ce_forward, ce_rbackward, softmax
+from .pool import (
+    AvgPool,
+    Flatten,
+    MaxPool,
+    avgpool_backward,
+    avgpool_forward,
+    maxpool_backward,
+    maxpool_forward,
+    maxpool_rforward,
+)
 
 __all__ = [
-    "ACTIVATIONS", "BN_EPS", "LEAKY_SLOPE", "Activation", "BatchNorm", "Dense", "Layer", "_bn_project", "_mm",
+    "ACTIVATIONS", "BN_EPS", "LEAKY_SLOPE", "Activation", "AvgPool", "BatchNorm", "Conv", "Dense", "Flatten",
+    "Layer", "MaxPool", "_bn_project", "_mm", "avgpool_backward", "avgpool_forward", "conv_backward",
+    "conv_forward", "conv_rbackward", "conv_rforward", "fold", "maxpool_backward", "maxpool_forward",
+    "maxpool_rforward", "unfold",
     "_mul", "_sum", "act_backward", "act_forward", "act_rbackward", "act_rforward", "bn_backward", "bn_eval",
     "bn_forward", "bn_rbackward", "bn_rforward", "ce_backward", "ce_forward", "ce_rbackward", "dense_backward",
     "dense_forward", "dense_rbackward", "dense_rforward", "softmax",

@@ -8,7 +8,7 @@ A linear model's θ = [w, b] (b last, only when ``fit_intercept``); the penalty 
 
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device
 
 from .. import _checks as chk
 from ..backends import get_backend
@@ -42,7 +42,7 @@ def design(X, fit_intercept):
     if not fit_intercept:
         return X
     xp = array_namespace(X)
-    return xp.concat([X, xp.ones((X.shape[0], 1), dtype=X.dtype, device=X.device)], axis=1)
+    return xp.concat([X, xp.ones((X.shape[0], 1), dtype=X.dtype, device=device(X))], axis=1)
 
 
 def group_matrix(be, n_features, groups, fit_intercept, dtype="float64"):
@@ -124,11 +124,11 @@ class LinearProblem(Deterministic):
         return y
 
     def zeros_theta(self):
-        return self.backend.xp.zeros((self.n_params,), dtype=self.Z.dtype, device=self.Z.device)
+        return self.backend.xp.zeros((self.n_params,), dtype=self.Z.dtype, device=device(self.Z))
 
     def full_lam(self, value):
         xp = self.backend.xp
-        return xp.zeros((self.n_hypers,), dtype=self.Z.dtype, device=self.Z.device) + value
+        return xp.zeros((self.n_hypers,), dtype=self.Z.dtype, device=device(self.Z)) + value
 
     # --- the protocol (problems/base.py) ---------------------------------------------------------
 

@@ -107,8 +107,9 @@ class MLPProblem(Problem):
 
     def record_sample(self, rng):
         """What a history record evaluates: the first ``record_rows`` rows of T2 (a fixed subset, the same at
-        every record, no RNG drawn) when set and the validation is not minibatched, else ``val_sample``."""
-        if self.record_rows is not None and self.val_batch_size is None:
+        every record, no RNG drawn) when set — also when the hyper steps use T2 minibatches, whose 100-row
+        estimates would make the records' minimum (early stopping, Table 2) a draw — else ``val_sample``."""
+        if self.record_rows is not None:
             return self.subset("val", self.record_rows)
         return self.val_sample(rng)
 

@@ -14,7 +14,7 @@ the mean-loss primal ½ mean (f − y)² + (λ/2)‖f‖²_K (scikit-learn's ``K
 
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device
 
 from ..backends import get_backend
 from ._linear import as_data, check_same_features
@@ -87,7 +87,7 @@ class KernelRidge(Deterministic):
         return self.backend.xp.zeros_like(self.y)
 
     def full_lam(self, value):
-        return self.backend.xp.zeros((2,), dtype=self.y.dtype, device=self.y.device) + value
+        return self.backend.xp.zeros((2,), dtype=self.y.dtype, device=device(self.y)) + value
 
     # --- the protocol (problems/base.py), with λ-dependent validation ------------------------------
 

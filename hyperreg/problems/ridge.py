@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device
 
 from ._linear import LinearProblem, penalty_weights
 
@@ -67,4 +67,4 @@ class Ridge(LinearProblem):
 
 def _diag(d):
     xp = array_namespace(d)
-    return xp.eye(d.shape[0], dtype=d.dtype, device=d.device) * d
+    return xp.eye(d.shape[0], dtype=d.dtype, device=device(d)) * d
