@@ -4,7 +4,7 @@
     hvp              H v by one R-operator sweep on the plain sweep's cache       (``TrainPoint.hvp``)
     greedy-l2(-noise) −η (∂g_T/∂λ)ᵀ ∇L_V(θ'), one noise sample (the papers')      (``hypergrad.greedy``)
     greedy-l2-noise-anti  the same averaged over the antithetic pair (ε, −ε): hyperreg's default
-    tangent-step     Y' = Y − η (H Y + ∂g_T/∂λ)                              (``hypergrad.tangent_step``)
+    tangent-step     Y' = Y − η (H Y + ∂g_T/∂λ), in place as in the tuner      (``hypergrad.tangent_step``)
     clip-l2-noise    Algorithm 1: θ, Y stepped, Y clipped, λ ← λ − η Yᵀ g_V(θ')       (``ClipR``,
                      ``hypergradient``)
     ift-cg10         −(∂g_T/∂λ)ᵀ q with H q = ∇L_V by exactly ``CG_ITERS`` CG steps, no host read
@@ -41,14 +41,14 @@ def method_calls(case):
     def greedy_noise_anti():
         return greedy(c.net_noise, c.theta, c.lam_noise, train, c.noise, val, LR, antithetic=True)
 
-    def tangent():
+    def tangent():  # in place, as the tuner steps its own Y (column by column through one scratch)
         point = c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None)
-        return c.theta - LR * point.grad, tangent_step(point, c.tangent_l2, LR)
+        return c.theta - LR * point.grad, tangent_step(point, c.tangent_l2, LR, inplace=True)
 
     def clip():  # ClipR (Algorithm 1): θ and Y stepped, Y clipped, λ ← λ − c η Yᵀ g_V(θ')
         point = c.net_noise.at(c.theta, c.lam_noise, c.X, c.y, c.noise)
         theta_new = c.theta - LR * point.grad
-        Y = tangent_step(point, c.tangent_noise, LR, ClipR(r=CLIP_RADIUS))
+        Y = tangent_step(point, c.tangent_noise, LR, ClipR(r=CLIP_RADIUS), inplace=True)
         h = hypergradient(Y, c.net_noise.val_grad(theta_new, c.Xv, c.yv))
         return theta_new, Y, c.lam_noise - LR * h
 
