@@ -191,7 +191,7 @@ def _table1_by_hand(q, name, lrs, steps, c):
                 theta, lam = theta - lr * q.train_grad(theta, lam), lam - c * lr * h
             else:
                 point = q.at(theta, lam)
-                # in place, as the tuner steps its own Y (the same arithmetic: BLAS axpy), so bit for bit
+                # in place, as the tuner steps its own Y (the same arithmetic: ops.axpy), so bit for bit
                 Y, theta = tangent_step(point, Y, lr, policy, inplace=True), theta - lr * point.grad
                 if (t + 1) % policy.every == 0:
                     lam = lam - c * lr * hypergradient(Y, q.val_grad(theta))
