@@ -5,8 +5,11 @@
     python benchmarks/run.py --backend cupy --json results/gpu/bench.json     # full grid, one backend
 """
 
+import os
 import sys
 from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before NumPy loads: hyperreg.bench.machine.SPIN_ENV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo, without installing
 

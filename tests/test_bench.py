@@ -105,6 +105,9 @@ def test_methods_are_the_library_functions():
     case = bench.make_case(bench.resolve_backend("numpy"), (20, 8, 8, 3), 7, "float64")
     calls = bench.method_calls(case)
     point = case.net_l2.at(case.theta, case.lam_l2, case.X, case.y)
+    theta = np.array(case.theta)
+    np.testing.assert_array_equal(calls["plain"](), theta - bench.LR * point.grad)  # the tuner's rounding
+    assert calls["plain"]() is case.theta_out and np.array_equal(case.theta, theta)  # θ itself untouched
     np.testing.assert_allclose(calls["hvp"](), case.net_l2.train_hvp(case.theta, case.lam_l2, case.X, case.y,
                                                                       None, case.v), rtol=0, atol=1e-15)
     b = case.net_l2.val_grad(case.theta, case.Xv, case.yv)

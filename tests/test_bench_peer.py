@@ -119,3 +119,31 @@ def test_missing_torch_is_a_one_line_error_naming_the_extra(monkeypatch, capsys)
     assert main(["bench", "--sizes", TINY, "--peer", "torch", "--repeats", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "pip install 'hyperreg[torch]' torch==2.13.0" in err and "\n" not in err
+
+
+def test_program_restarts_with_the_short_blas_spin_and_records_it(tmp_path):
+    """Run as the program without OPENBLAS_THREAD_TIMEOUT, ``bench --peer`` starts again with it set (read when
+    OpenBLAS loads) and the machine record says so."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if k not in bench.SPIN_ENV}
+    proc = subprocess.run([sys.executable, "-m", "hyperreg", "bench", "--sizes", TINY, "--batches", "4",
+                           "--dtypes", "float64", "--repeats", "1", "--warmup", "0", "--threads", "1",
+                           "--methods", "plain", "--peer", "torch", "--json", str(out)],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    machine = json.loads((tmp_path / "bench.machine.json").read_text())
+    assert machine["env"]["OPENBLAS_THREAD_TIMEOUT"] == bench.SPIN_ENV["OPENBLAS_THREAD_TIMEOUT"]
+    assert "note:" not in proc.stderr
+
+
+def test_in_process_bench_says_what_the_environment_lacks(monkeypatch, tmp_path, capsys):
+    for k in bench.SPIN_ENV:
+        monkeypatch.delenv(k, raising=False)
+    assert main(["bench", "--sizes", TINY, "--batches", "4", "--repeats", "1", "--warmup", "0", "--methods",
+                 "plain", "--peer", "torch"]) == 0
+    err = capsys.readouterr().err
+    assert "note: set OPENBLAS_THREAD_TIMEOUT=4 before NumPy loads" in err

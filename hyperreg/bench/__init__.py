@@ -17,7 +17,7 @@ A leaf subpackage: it times the library's own functions and nothing imports it b
 
 from .cases import FULL, LR, QUICK, SIZES, Case, make_case, make_net, parse_size, resolve_backend
 from .flops import CG_ITERS, METHODS, PASSES, layer_flops, matmul_dims, method_flops, n_hypers, pass_flops
-from .machine import blas_threads, machine_info
+from .machine import SPIN_ENV, blas_threads, machine_info, spin_env_missing
 from .methods import CLIP_RADIUS, matmul_call, method_calls
 from .overhead import OVERHEAD_TARGETS, render_overhead, tuner_overhead
 from .report import GPU_BACKENDS, TARGET_PEAK, TARGET_RATIO, load_records, plot, render_markdown, save
@@ -26,8 +26,9 @@ from .timing import PEER_KEYS, PEERS, RECORD_KEYS, run_benchmark, time_calls
 __all__ = [
     "CG_ITERS", "CLIP_RADIUS", "FULL", "GPU_BACKENDS", "LR", "METHODS", "OVERHEAD_TARGETS", "PASSES",
     "PEERS", "PEER_KEYS", "QUICK", "RECORD_KEYS", "SIZES", "TARGET_PEAK", "TARGET_RATIO", "Case",
-    "blas_threads", "layer_flops", "load_records", "machine_info", "make_case", "make_net", "matmul_call",
-    "matmul_dims", "method_calls", "method_flops", "n_hypers", "parse_size", "pass_flops", "plot",
+    "SPIN_ENV", "blas_threads", "layer_flops", "load_records", "machine_info", "make_case", "make_net",
+    "matmul_call", "spin_env_missing", "matmul_dims", "method_calls", "method_flops", "n_hypers",
+    "parse_size", "pass_flops", "plot",
     "render_markdown", "render_overhead", "resolve_backend", "run_benchmark", "save", "time_calls",
     "tuner_overhead",
 ]

@@ -45,6 +45,7 @@ class Case:
     net_l2: object  # L2 per layer
     net_noise: object  # L2 and additive noise per layer
     theta: object
+    theta_out: object  # where the plain step writes θ' (the tuner's second θ buffer)
     lam_l2: object
     lam_noise: object
     X: object
@@ -71,6 +72,7 @@ def make_case(backend, sizes, batch, dtype, seed=0):
         return backend.xp.matrix_transpose(rng.normal((net.n_hypers, net.n_params), dtype) * TANGENT_SCALE)
 
     return Case(backend, sizes if isinstance(sizes, str) else tuple(sizes), batch, dtype, nets[0], nets[1], theta,
+                backend.xp.zeros_like(theta),
                 nets[0].init_hypers(l2=1e-3), nets[1].init_hypers(l2=1e-3, noise=0.1),
                 X, y, Xv, yv, nets[1].sample_noise(batch, rng), tangent(nets[0]), tangent(nets[1]),
                 rng.normal((nets[0].n_params,), dtype) * TANGENT_SCALE)

@@ -77,6 +77,20 @@ def blas_threads(n=None, torch=False):
     return stack
 
 
+# OpenBLAS keeps its idle workers spinning for a while after each call (2^timeout cycles). Timed beside
+# PyTorch in one process on a small machine, NumPy's spinning workers took the cores from PyTorch's calls:
+# PyTorch's plain step on size B measured 21.6 ms with the default and 10.2 ms with a timeout of 4, while
+# NumPy's own was 12.75 and 12.66 ms (same commit, 2 threads). The bench runs with the short timeout; it
+# is read when OpenBLAS loads, so the program sets it and starts again (``spin_env_missing``).
+SPIN_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4"}
+ENV_RECORDED = ("OPENBLAS_THREAD_TIMEOUT", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")
+
+
+def spin_env_missing():
+    """The ``SPIN_ENV`` entries the environment lacks (empty: nothing to set)."""
+    return {k: v for k, v in SPIN_ENV.items() if k not in os.environ}
+
+
 def machine_info(backend=None):
     """CPU model, cores, BLAS, GPU name, library versions, load average: what a saved run records."""
     info = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cpu": _cpu_model(), "cores": os.cpu_count(),
@@ -84,6 +98,7 @@ def machine_info(backend=None):
     if hasattr(os, "getloadavg"):
         info["loadavg_1_5_15min"] = [round(x, 2) for x in os.getloadavg()]
     info.update(_blas())
+    info["env"] = {k: os.environ[k] for k in ENV_RECORDED if k in os.environ}
     versions = {}
     for mod in ("numpy", "scipy", "array_api_compat", "torch", "cupy", "hyperreg"):
         m = _optional(mod) if mod != "cupy" or getattr(backend, "name", None) == "cupy" else None

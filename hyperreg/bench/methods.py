@@ -1,6 +1,7 @@
 """One step of each timed method, by the library's own functions (nothing re-implemented here).
 
-    plain            g = ∇_θ L_T;  θ' = θ − η g                                       (``MLP.at``)
+    plain            g = ∇_θ L_T;  θ' = θ − η g into a second buffer, as the tuner steps       (``MLP.at``,
+                     (it double-buffers θ: no θ-sized temporary)                              ``ops.step``)
     hvp              H v by one R-operator sweep on the plain sweep's cache       (``TrainPoint.hvp``)
     greedy-l2(-noise) −η (∂g_T/∂λ)ᵀ ∇L_V(θ'), one noise sample (the papers')      (``hypergrad.greedy``)
     greedy-l2-noise-anti  the same averaged over the antithetic pair (ε, −ε): hyperreg's default
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+from ..backends.inplace import ops
 from ..hypergrad import ClipR, greedy, hypergradient, tangent_step
 from ..hypergrad.linalg import cg_fixed
 from .cases import LR
@@ -27,7 +29,8 @@ def method_calls(case):
     train, val = (c.X, c.y), (c.Xv, c.yv)
 
     def plain():
-        return c.theta - LR * c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None).grad
+        grad = c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None).grad
+        return ops(c.backend.xp).step(c.theta_out, c.theta, -LR, grad)
 
     def hvp():
         return c.net_l2.at(c.theta, c.lam_l2, c.X, c.y, None).hvp(c.v)

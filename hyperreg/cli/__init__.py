@@ -142,6 +142,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    args.program_argv = sys.argv[1:] if argv is None else None  # run as the program (it may start again)
     try:
         with blas_threads(args):
             return int(args.func(args) or 0)

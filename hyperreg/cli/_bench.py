@@ -4,6 +4,7 @@ torch``, against PyTorch computing the same quantity (issue 12); the code is ``h
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,21 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
+def _restart_with_spin_env(args, bench):
+    """Run as the program with ``--peer``, start again with ``bench.SPIN_ENV`` set (OpenBLAS reads it when it
+    loads: ``bench.machine``). Called in-process (``main([...])``) it only says what is missing."""
+    missing = bench.spin_env_missing()
+    if not missing or args.peer is None:
+        return
+    if args.program_argv is None:
+        print("hyperreg bench: note: set " + " ".join(f"{k}={v}" for k, v in missing.items()) + " before NumPy "
+              "loads, or NumPy's idle BLAS workers slow the peer's interleaved calls", file=sys.stderr)
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "hyperreg", *args.program_argv], {**os.environ, **missing})
+
+
 def run(args):
     from hyperreg import bench
 
@@ -54,6 +70,11 @@ def run(args):
         if getattr(args, key) is not None:
             mode[key] = getattr(args, key)
     be = bench.resolve_backend(args.backend, args.device)
+    if args.peer is not None:
+        from hyperreg.bench.peer_torch import import_torch
+
+        import_torch()  # a missing torch is the one-line error, before anything else is said or run
+        _restart_with_spin_env(args, bench)
 
     def progress(r):
         peer = "" if r.get("peer_ms") is None else \
