@@ -83,8 +83,15 @@ class NumpyOps(StandardOps):
             return x + a * y
         if out is x:  # x ← x + a·y in place
             return self.axpy(x, a, y)
-        self.np.multiply(y, a, out=out)  # (a·y) + x: the same rounding as x + a·y, so a run whose first
-        return self.np.add(out, x, out=out)  # steps allocate (after a resume) matches one that writes in place
+        if not all(arr.flags.c_contiguous for arr in (out, x, y)):
+            self.np.multiply(y, a, out=out)  # (a·y) + x: the same rounding as x + a·y, so a run whose first
+            return self.np.add(out, x, out=out)  # steps allocate (after a resume) matches one that writes in place
+        of, xf, yf = out.reshape(-1), x.reshape(-1), y.reshape(-1)  # chunk by chunk: a·y is added while in cache
+        for i in range(0, of.size, CHUNK):
+            chunk = of[i:i + CHUNK]
+            self.np.multiply(yf[i:i + CHUNK], a, out=chunk)
+            self.np.add(chunk, xf[i:i + CHUNK], out=chunk)
+        return out
 
     def contiguous(self, a):
         return a.flags.c_contiguous
