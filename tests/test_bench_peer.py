@@ -98,8 +98,10 @@ def test_cli_peer_torch_writes_the_peer_fields(tmp_path, capsys):
             assert "1 threads" in r["peer"]
         else:
             assert recs[m]["peer_ms"] is None and recs[m]["ratio_to_peer"] is None
+    assert all(r["matmul_ms"] > 0 and r["peer_matmul_ms"] > 0 for r in recs.values())
     md = (tmp_path / "bench.md").read_text()
     assert "ratio to peer" in md and ("| torch.func |" in md or "| autograd |" in md)
+    assert "raw matmuls alone" in md
     assert "ratio to peer" in capsys.readouterr().out
 
 

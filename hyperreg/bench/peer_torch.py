@@ -216,6 +216,33 @@ class TorchPeer:
 
         return synced
 
+    def matmul_call(self, case):
+        """The raw matmuls of ``methods.matmul_call`` (h W, hᵀ g_a, g_a Wᵀ per layer, same shapes and dtype) in
+        torch: PyTorch's BLAS against NumPy's on the plain step's own products, the floor under both steps."""
+        from .flops import matmul_dims
+
+        gen = torch.Generator(device=self.device).manual_seed(1)
+        dt = getattr(torch, case.dtype)
+        ops = []
+        for l, (m, a, b) in enumerate(matmul_dims(case.sizes)):
+            rows = case.batch * m
+            h, W, g_a = (torch.randn(shape, generator=gen, dtype=dt, device=self.device)
+                         for shape in ((rows, a), (a, b), (rows, b)))
+            ops.append((h, W, g_a, l > 0))
+
+        def run():
+            return [(h @ W, h.T @ g_a, g_a @ W.T if need else None) for h, W, g_a, need in ops]
+
+        if self.device.type != "cuda":
+            return run
+
+        def synced():
+            out = run()
+            torch.cuda.synchronize(self.device)
+            return out
+
+        return synced
+
     def timed_names(self, method):
         """impl → the name of its call in ``calls`` (empty for a method the peer has no counterpart of)."""
         return {impl: f"peer {impl} {method}" for impl in IMPLS} if method in PEER_METHODS else {}

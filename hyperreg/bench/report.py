@@ -42,6 +42,22 @@ def _main_table(records):
     return lines, peer
 
 
+def _matmul_lines(records):
+    """The floor under both steps: the plain step's raw matmuls in hyperreg's backend and in PyTorch."""
+    rows = {}
+    for r in records:
+        if r.get("peer_matmul_ms") is not None:
+            rows[(r["backend"], _size(r), r["batch"], r["dtype"])] = (r["matmul_ms"], r["peer_matmul_ms"])
+    if not rows:
+        return []
+    out = ["", "The plain step's raw matmuls alone (h W, hᵀ g_a, g_a Wᵀ of every layer), same rounds:", "",
+           "| backend | size | batch | dtype | matmuls ms | PyTorch's ms | ratio |",
+           "|---|---|---:|---|---:|---:|---:|"]
+    for (be, size, batch, dtype), (ms, peer) in rows.items():
+        out.append(f"| {be} | {size} | {batch} | {dtype} | {ms:.2f} | {peer:.2f} | {ms / peer:.2f} |")
+    return out
+
+
 def render_markdown(records, machine=None):
     """The records as a table (targets marked; peer ms, the peer's faster way and hyperreg/peer when a peer
     ran), then ms by backend with "not measured" for the GPU backends no record comes from."""
@@ -58,6 +74,7 @@ def render_markdown(records, machine=None):
         labels = sorted({r["peer"] for r in records if r.get("peer")})
         lines += [f"Peer: {'; '.join(labels)} — the faster of torch.func and autograd on the same shapes and "
                   "data, timed in the same rounds; ratio to peer = hyperreg ms / peer ms."]
+        lines += _matmul_lines(records)
     lines += ["", "Milliseconds by backend:", ""]
     backends = ["numpy", *GPU_BACKENDS]
     lines += ["| size | batch | dtype | method | " + " | ".join(backends) + " |",

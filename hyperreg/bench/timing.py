@@ -5,6 +5,7 @@
     gflops             = F(method) / time             (useful FLOPs: redundant work lowers it)
     pct_of_matmul_peak = gflops / raw                 raw: the same shapes' matmuls alone, timed in this run
     ratio_to_peer      = ms(method) / ms(peer)        peer: PyTorch's autodiff, the faster of its two ways
+    matmul_ms, peer_matmul_ms                          the raw matmuls in NumPy's BLAS and in PyTorch's
 
 Host-side code: it times, so it reads clocks and syncs the device.
 """
@@ -99,6 +100,7 @@ def run_benchmark(backend="numpy", device=None, sizes=("B",), batches=(100,), dt
                     from .peer_torch import TorchPeer
 
                     rival = TorchPeer(case)
+                    calls["peer matmul"] = rival.matmul_call(case)
                     calls.update(rival.calls(methods))
                 secs = time_calls(calls, be, repeats, warmup, min_time)
                 plain_flops = method_flops("plain", widths, batch)
@@ -115,8 +117,10 @@ def run_benchmark(backend="numpy", device=None, sizes=("B",), batches=(100,), dt
                         "size": label, "device": str(be.device), "n_hypers": n_hypers(m, widths),
                         "flops": flops, "matmul_gflops": raw_gflops, "repeats": repeats,
                     }
+                    rec["matmul_ms"] = 1e3 * secs["matmul"]
                     if rival is not None:
                         rec.update(_peer_fields(rival, secs, m, rec["ms"]))
+                        rec["peer_matmul_ms"] = 1e3 * secs["peer matmul"]
                     records.append(rec)
                     if progress is not None:
                         progress(rec)

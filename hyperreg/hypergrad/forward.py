@@ -244,7 +244,9 @@ def tangent_step_momentum(point, Y, V, lr, momentum, policy=None, inplace=False)
 def hypergradient(Y, g_val):
     """Yᵀ g_V, shape (..., k): the chain rule dL_V(θ_t)/dλ = (dθ_t/dλ)ᵀ ∇L_V(θ_t) (eq. 5)."""
     xp = array_namespace(Y, g_val)
-    return xp.sum(xp.matrix_transpose(Y) * g_val[..., None, :], axis=-1)  # row-wise on the (k, P) buffer
+    # row-wise dot products on the contiguous (k, P) buffer: no (k, P) product array (on size C with k = 12
+    # that temporary was 662 MB, 1.1 s of a 2.4 s ClipR step in fresh pages)
+    return xp.vecdot(xp.matrix_transpose(Y), g_val[..., None, :], axis=-1)
 
 
 def unroll(problem, theta, lam, samples, lr, momentum=None):

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from array_api_compat import array_namespace, is_numpy_array
 
+from ..backends.inplace import ops
+
 
 def norm(x):
     """‖x‖₂ over all entries, a 0-d array (no host read)."""
     xp = array_namespace(x)
-    return xp.sqrt(xp.sum(x * x))
+    flat = xp.reshape(x, (-1,))
+    return xp.sqrt(xp.vecdot(flat, flat))
 
 
 def _cg_iterations(matvec, b, x0=None):
@@ -26,21 +29,28 @@ def _cg_iterations(matvec, b, x0=None):
     r₀ = b − Ax₀, p₀ = r₀;  α = rᵀr / pᵀAp,  x ← x + αp,  r ← r − αAp,  p ← r + (r'ᵀr' / rᵀr) p.
     A zero residual stays a fixed point (α and β are 0 where their denominator is), so a fixed
     iteration count past convergence returns x, not NaN.
+
+    x, r and p are this generator's own buffers, updated in place (``ops.axpy``; dot products by ``vecdot``):
+    an iteration allocates only A p, where the expression form made eight θ-sized temporaries. A yielded x
+    is therefore valid until the generator is advanced again; ``b`` and ``x₀`` are never written.
     """
     xp = array_namespace(b)
-    x = xp.zeros_like(b) if x0 is None else x0
-    r = b - matvec(x) if x0 is not None else b
-    p, rs = r, xp.sum(r * r)
+    o = ops(xp)
+    x = xp.zeros_like(b) if x0 is None else xp.asarray(x0, copy=True)
+    r = b - matvec(x) if x0 is not None else xp.asarray(b, copy=True)
+    p, rs = xp.asarray(r, copy=True), xp.vecdot(r, r)
     zero, one = xp.zeros_like(rs), xp.ones_like(rs)
     yield x, rs
     while True:
         Ap = matvec(p)
-        pAp = xp.sum(p * Ap)
+        pAp = xp.vecdot(p, Ap)
         alpha = xp.where(pAp != 0, rs / xp.where(pAp != 0, pAp, one), zero)
-        x, r = x + alpha * p, r - alpha * Ap
-        rs_new = xp.sum(r * r)
+        x, r = o.axpy(x, alpha, p), o.axpy(r, -alpha, Ap)
+        rs_new = xp.vecdot(r, r)
         beta = xp.where(rs != 0, rs_new / xp.where(rs != 0, rs, one), zero)
-        p, rs = r + beta * p, rs_new
+        p *= beta  # p ← r + β p
+        p += r
+        rs = rs_new
         yield x, rs
 
 
