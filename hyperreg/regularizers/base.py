@@ -9,6 +9,12 @@ from __future__ import annotations
 import math
 
 
+def inner(xp, a, b):
+    """⟨a, b⟩ = Σ a ⊙ b over all entries, a 0-d array: ``vecdot`` of the flattened arrays, so no a ⊙ b array
+    is made (a weight matrix's worth of fresh memory per call: 32 MB for size C's 4000 × 2000 layer)."""
+    return xp.vecdot(xp.reshape(a, (-1,)), xp.reshape(b, (-1,)))
+
+
 class Regularizer:
     """Settings shared by every regularizer kind.
 

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .base import Regularizer
+from .base import Regularizer, inner
 
 
 def dropout_scale(xp, uniform, keep):
@@ -30,7 +30,7 @@ class AdditiveNoise(Regularizer):
     def mixed(self, point, block, v, vWs):
         """(∂g_T/∂σ)ᵀ v = Tᵀ[Σ R{g_h̃_l} ⊙ ε_l], the R-sweep seeded with Rθ = v (h̃_l = h_l + σ_l ε_l)."""
         xp = point.xp
-        return block.gather(xp, [xp.sum(Rg * e) for Rg, e in zip(point.input_rgrads(v), point.eps)], v)
+        return block.gather(xp, [inner(xp, Rg, e) for Rg, e in zip(point.input_rgrads(v), point.eps)], v)
 
 
 class Dropout(Regularizer):
@@ -42,4 +42,4 @@ class Dropout(Regularizer):
     def mixed(self, point, block, v, vWs):
         """(∂g_T/∂p_j)ᵀ v ≈ ⟨J_j, v⟩ with J_j the coupled-mask central difference (``point.keep_columns``)."""
         xp = point.xp
-        return xp.stack([xp.sum(c * v) for c in point.keep_columns()])
+        return xp.stack([inner(xp, c, v) for c in point.keep_columns()])

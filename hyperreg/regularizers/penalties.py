@@ -14,7 +14,7 @@ from __future__ import annotations
 from array_api_compat import array_namespace
 
 from ..backends.inplace import ops
-from .base import Regularizer
+from .base import Regularizer, inner
 
 # ε of ℓ1/ℓ½: well below the |W| of a trained net (init std √(2/d) ≈ 0.05–0.2), so ψ ≈ |w| or |w|^½ there.
 # With r = w² + ε²:
@@ -102,7 +102,7 @@ class WeightPenalty(Regularizer):
         """(∂g_T/∂λ)ᵀ v on this block: Tᵀ[⟨v_W_l, ψ′(W_l)⟩]."""
         xp = point.xp
         D = point.cached(self.kind, "dgrad", self.dgrad)
-        return block.gather(xp, [xp.sum(vW * d) for vW, d in zip(vWs, D)], v)
+        return block.gather(xp, [inner(xp, vW, d) for vW, d in zip(vWs, D)], v)
 
     def add_seed(self, point, Rg_Ws, seeds):
         """(∂g_W_l/∂λ_l) u_l = u_l ψ′(W_l) added to R{g_W_l} (seeds: per-layer u, None where zero)."""
@@ -130,7 +130,7 @@ class L2(WeightPenalty):
 
     def penalty(self, xp, Ws, lams, eps):
         """Σ_l (λ_l / 2) ‖W_l‖²."""
-        return sum(lam * xp.sum(W * W) for W, lam in zip(Ws, lams)) / 2
+        return sum(lam * inner(xp, W, W) for W, lam in zip(Ws, lams)) / 2
 
 
 class L1(WeightPenalty):
