@@ -20,7 +20,7 @@ def norm(x):
     """‖x‖₂ over all entries, a 0-d array (no host read)."""
     xp = array_namespace(x)
     flat = xp.reshape(x, (-1,))
-    return xp.sqrt(xp.vecdot(flat, flat))
+    return xp.sqrt(flat @ flat)
 
 
 def _cg_iterations(matvec, b, x0=None):
@@ -30,7 +30,7 @@ def _cg_iterations(matvec, b, x0=None):
     A zero residual stays a fixed point (α and β are 0 where their denominator is), so a fixed
     iteration count past convergence returns x, not NaN.
 
-    x, r and p are this generator's own buffers, updated in place (``ops.axpy``; dot products by ``vecdot``):
+    x, r and p are this generator's own buffers, updated in place (``ops.axpy``; dot products as 1-D matmuls):
     an iteration allocates only A p, where the expression form made eight θ-sized temporaries. A yielded x
     is therefore valid until the generator is advanced again; ``b`` and ``x₀`` are never written.
     """
@@ -38,15 +38,15 @@ def _cg_iterations(matvec, b, x0=None):
     o = ops(xp)
     x = xp.zeros_like(b) if x0 is None else xp.asarray(x0, copy=True)
     r = b - matvec(x) if x0 is not None else xp.asarray(b, copy=True)
-    p, rs = xp.asarray(r, copy=True), xp.vecdot(r, r)
+    p, rs = xp.asarray(r, copy=True), r @ r
     zero, one = xp.zeros_like(rs), xp.ones_like(rs)
     yield x, rs
     while True:
         Ap = matvec(p)
-        pAp = xp.vecdot(p, Ap)
+        pAp = p @ Ap
         alpha = xp.where(pAp != 0, rs / xp.where(pAp != 0, pAp, one), zero)
         x, r = o.axpy(x, alpha, p), o.axpy(r, -alpha, Ap)
-        rs_new = xp.vecdot(r, r)
+        rs_new = r @ r
         beta = xp.where(rs != 0, rs_new / xp.where(rs != 0, rs, one), zero)
         p *= beta  # p ← r + β p
         p += r
