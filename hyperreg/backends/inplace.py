@@ -7,7 +7,8 @@ fresh array and the caller assembles its buffer the standard way (``native`` tel
 
     matmul(a, b, out)     out = a @ b
     sum_rows(a, out)      out = Σ_i a[i, …]
-    axpy(y, a, x)         y ← y + a·x in place (a a 0-d array or a float), rounded as y + a·x; returns y
+    axpy(y, a, x)         y ← y + a·x in place (a a 0-d array or a float), rounded as y + a·x (torch: its
+                          fused ``add_(x, alpha=a)``, within an ulp); returns y
     step(out, x, a, y)    out = x + a·y (a a float: the optimizer's −η), rounded exactly as x + a·y
     rowdot(a, b)          Σ_i a[..., i] b[..., i] (the standard's ``vecdot`` over the last axis, by each library's
                           own kernel: array-api-compat writes torch's as a batched matmul, 40× slower on CPU)
