@@ -44,6 +44,16 @@ def backend(request):
     return _make(request.param)
 
 
+@pytest.fixture
+def one_blas_thread():
+    """One BLAS thread for the test (whole-run tests: the machine is shared, and threads beyond one only
+    oversubscribe its cores). A module asks for it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def numpy_backend():
     return get_backend("numpy")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from hyperreg.checkpoint import load_checkpoint, restore_state, save_checkpoint
 from hyperreg.experiments.tune import TuneConfig, build, train, tune
@@ -12,11 +11,7 @@ from hyperreg.experiments.tune import TuneConfig, build, train, tune
 SMALL = dict(sizes=(16,), epochs=2, log_every=5)
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The machine is shared: BLAS threads beyond one only oversubscribe the cores."""
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # conftest.py
 
 
 def _strip(history):

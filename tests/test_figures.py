@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from threadpoolctl import threadpool_limits
 
 from hyperreg.cli import main
 
@@ -13,11 +12,7 @@ PNGS = {"fig1": ["fig1_l2.png", "fig1_noise.png"], "fig4": ["fig4.png"], "fig5":
         "fig6": ["fig6.png"], "table2": ["table2.png"], "recovery": ["recovery.png"]}
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The machine is shared: BLAS threads beyond one only oversubscribe the cores."""
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # conftest.py
 
 
 @pytest.mark.parametrize("name", list(PNGS))

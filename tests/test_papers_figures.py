@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from threadpoolctl import threadpool_limits
 
 from hyperreg.cli import main
 from hyperreg.cli._tune import _overhead_note
 from hyperreg.experiments.tune import TuneConfig
 
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # conftest.py
 
 
 def _json(path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from threadpoolctl import threadpool_limits
 
 from hyperreg.cli import main
 from hyperreg.experiments.baselines import fixed_run
@@ -14,11 +13,7 @@ from hyperreg.experiments.tune import RUN_KEYS, TuneConfig
 SMALL = ["--sizes", "32", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The machine is shared: BLAS threads beyond one only oversubscribe the cores."""
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # conftest.py
 
 
 def _json(path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from threadpoolctl import threadpool_limits
 
 from hyperreg.cli import main
 from hyperreg.experiments.tune import TuneConfig, build
@@ -15,10 +14,7 @@ from hyperreg.nn.arch import arch_input_shape, parse_arch
 ARCH = "c4k3-mp2-d10"
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")  # conftest.py
 
 
 def test_the_arch_spelling_gives_the_layers():
