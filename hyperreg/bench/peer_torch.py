@@ -206,15 +206,7 @@ class TorchPeer:
     def _call(self, method, impl):
         fn = {"plain": lambda: self.step(impl), "hvp": lambda: self.hvp(impl),
               "greedy-l2": lambda: self.greedy(impl, False), "greedy-l2-noise": lambda: self.greedy(impl, True)}
-        if self.device.type != "cuda":
-            return fn[method]
-
-        def synced():
-            out = fn[method]()
-            torch.cuda.synchronize(self.device)
-            return out
-
-        return synced
+        return self._synced(fn[method])
 
     def matmul_call(self, case):
         """The raw matmuls of ``methods.matmul_call`` (h W, hᵀ g_a, g_a Wᵀ per layer, same shapes and dtype) in
@@ -230,14 +222,15 @@ class TorchPeer:
                          for shape in ((rows, a), (a, b), (rows, b)))
             ops.append((h, W, g_a, l > 0))
 
-        def run():
-            return [(h @ W, h.T @ g_a, g_a @ W.T if need else None) for h, W, g_a, need in ops]
+        return self._synced(lambda: [(h @ W, h.T @ g_a, g_a @ W.T if need else None) for h, W, g_a, need in ops])
 
+    def _synced(self, fn):
+        """``fn``, made to wait for the GPU's work before it returns when the peer runs on CUDA."""
         if self.device.type != "cuda":
-            return run
+            return fn
 
         def synced():
-            out = run()
+            out = fn()
             torch.cuda.synchronize(self.device)
             return out
 
