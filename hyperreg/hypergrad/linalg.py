@@ -14,13 +14,13 @@ from __future__ import annotations
 from array_api_compat import array_namespace, is_numpy_array
 
 from ..backends.inplace import ops
+from ..regularizers.base import inner
 
 
 def norm(x):
     """‖x‖₂ over all entries, a 0-d array (no host read)."""
     xp = array_namespace(x)
-    flat = xp.reshape(x, (-1,))
-    return xp.sqrt(flat @ flat)
+    return xp.sqrt(inner(xp, x, x))
 
 
 def _cg_iterations(matvec, b, x0=None):
