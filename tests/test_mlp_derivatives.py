@@ -38,14 +38,9 @@ class Case:
     rng: object
 
 
-@st.composite
-def architectures(draw, dropout=True):
-    n_hidden = draw(st.integers(1, 4))
-    widths = draw(st.lists(st.integers(1, 16), min_size=n_hidden, max_size=n_hidden))
-    sizes = [draw(st.integers(1, 16)), *widths, draw(st.integers(2, 6))]
-    batchnorm = draw(st.booleans())
+def draw_settings(draw, batchnorm, dropout, max_batch):
+    """The drawn settings every architecture strategy shares: activation, regularizer modes, batch, seed."""
     return dict(
-        sizes=sizes,
         activation=draw(st.sampled_from(["relu", "leaky_relu", "tanh"])),
         batchnorm=batchnorm,
         l2=draw(st.sampled_from(MODES)),
@@ -54,9 +49,18 @@ def architectures(draw, dropout=True):
         penalty_eps=draw(st.sampled_from(PENALTY_EPS)),
         noise=draw(st.sampled_from(MODES)),
         dropout=draw(st.sampled_from(MODES)) if dropout else None,
-        batch=draw(st.integers(2 if batchnorm else 1, 8)),
+        batch=draw(st.integers(2 if batchnorm else 1, max_batch)),
         seed=draw(st.integers(0, 2**20)),
     )
+
+
+@st.composite
+def architectures(draw, dropout=True):
+    n_hidden = draw(st.integers(1, 4))
+    widths = draw(st.lists(st.integers(1, 16), min_size=n_hidden, max_size=n_hidden))
+    sizes = [draw(st.integers(1, 16)), *widths, draw(st.integers(2, 6))]
+    batchnorm = draw(st.booleans())
+    return dict(sizes=sizes, **draw_settings(draw, batchnorm, dropout, max_batch=8))
 
 
 def make_case(be, arch, dtype="float64") -> Case:

@@ -19,7 +19,7 @@ import test_mlp_derivatives as mlp
 from fd import assert_close, central, host, norm
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_mlp_derivatives import MODES, PENALTY_EPS, Case, smooth_hyper_direction, unit
+from test_mlp_derivatives import Case, smooth_hyper_direction, unit
 
 import hyperreg
 from hyperreg.hypergrad import greedy
@@ -51,19 +51,7 @@ def conv_architectures(draw, dropout=True):
         layers.append(Dense(draw(st.integers(1, 6))))
     layers.append(Dense(draw(st.integers(2, 5))))
     batchnorm = draw(st.booleans())
-    return dict(
-        input_shape=input_shape, layers=layers,
-        activation=draw(st.sampled_from(["relu", "leaky_relu", "tanh"])),
-        batchnorm=batchnorm,
-        l2=draw(st.sampled_from(MODES)),
-        l1=draw(st.sampled_from(MODES)),
-        lhalf=draw(st.sampled_from(MODES)),
-        penalty_eps=draw(st.sampled_from(PENALTY_EPS)),
-        noise=draw(st.sampled_from(MODES)),
-        dropout=draw(st.sampled_from(MODES)) if dropout else None,
-        batch=draw(st.integers(2 if batchnorm else 1, 4)),
-        seed=draw(st.integers(0, 2**20)),
-    )
+    return dict(input_shape=input_shape, layers=layers, **mlp.draw_settings(draw, batchnorm, dropout, max_batch=4))
 
 
 def margin(c: Case, theta=None, X=None, y=None, validation=False) -> float:
